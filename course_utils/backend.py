@@ -1,0 +1,102 @@
+"""One update rule, two array libraries.
+
+The optimizers in :mod:`course_utils.optim` are written once with ordinary arithmetic
+(``+ - * /`` work the same on NumPy arrays and torch tensors). The few operations whose
+spelling differs between the libraries (square root, element-wise maximum, ...) live here,
+so an update rule never needs to know which library its arrays come from.
+
+Torch is imported only when a torch tensor is actually seen: NumPy-only lectures start fast.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def is_torch(x) -> bool:
+    """True for a ``torch.Tensor`` (checked without importing torch)."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "device")
+
+
+def is_array(x) -> bool:
+    """True for the leaves an optimizer can update: NumPy arrays and torch tensors."""
+    return isinstance(x, np.ndarray) or is_torch(x)
+
+
+def sqrt(x):
+    return x.sqrt() if is_torch(x) else np.sqrt(x)
+
+
+def abs(x):  # noqa: A001 - mirrors the NumPy name on purpose
+    return x.abs() if is_torch(x) else np.abs(x)
+
+
+def maximum(a, b):
+    if is_torch(a):
+        import torch
+
+        return torch.maximum(a, b)
+    return np.maximum(a, b)
+
+
+def where(cond, a, b):
+    if is_torch(a):
+        import torch
+
+        return torch.where(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def zeros_like(x):
+    if is_torch(x):
+        import torch
+
+        return torch.zeros_like(x)
+    return np.zeros_like(x)
+
+
+def full_like(x, value):
+    if is_torch(x):
+        import torch
+
+        return torch.full_like(x, value)
+    return np.full_like(x, value)
+
+
+def copy(x):
+    return x.clone() if is_torch(x) else np.array(x, copy=True)
+
+
+def isfinite(x):
+    if is_torch(x):
+        import torch
+
+        return torch.isfinite(x)
+    return np.isfinite(x)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy copy of an array or tensor (from any device)."""
+    if is_torch(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def like(h, x):
+    """Hyperparameter ``h`` in a form that combines with leaf ``x`` without changing its dtype.
+
+    Python numbers are "weak" in both libraries and are left alone. An array of
+    hyperparameters (one per configuration of a batched run) is cast to ``x``'s dtype and,
+    for torch, moved to ``x``'s device.
+    """
+    if isinstance(h, numbers.Number):
+        return h
+    if is_torch(x):
+        import torch
+
+        if is_torch(h):
+            return h.to(dtype=x.dtype, device=x.device)
+        return torch.as_tensor(np.asarray(h), dtype=x.dtype, device=x.device)
+    return np.asarray(h, dtype=x.dtype)

@@ -1,0 +1,15 @@
+"""Pick the fastest torch device on this machine."""
+
+from __future__ import annotations
+
+
+def device():
+    """``torch.device`` for CUDA if available, else Apple's MPS, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,35 @@
+"""Composable optimizers on NumPy arrays and torch tensors (see :mod:`.core` for the idea).
+
+Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :func:`trace`
+(momentum), :func:`scale_by_adagrad`, :func:`scale_by_rms`, :func:`scale_by_adam`,
+:func:`scale_by_nadam`, :func:`scale_by_adamax`, :func:`add_decayed_weights`, and
+:mod:`schedules`. Factories with torch.optim's names: :func:`sgd`, :func:`adagrad`,
+:func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`.
+"""
+
+from . import schedules
+from .adam import AdamaxState, AdamState, NadamState, scale_by_adam, scale_by_adamax, scale_by_nadam
+from .adaptive import AdagradState, RMSState, rms_denominator, scale_by_adagrad, scale_by_rms
+from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
+from .core import ChainState, Transform, apply_updates, chain
+from .ema import bias_correction, debias, ema
+from .momentum import TraceState, trace
+from .step_size import CountState, negate, scale_by_lr
+from .weight_decay import add_decayed_weights
+
+__all__ = [
+    "AdamState", "AdamaxState", "AdagradState", "ChainState", "CountState", "NadamState", "RMSState",
+    "TorchOptimizer", "TraceState", "Transform", "adagrad", "adam", "adamax", "adamw",
+    "add_decayed_weights", "apply_updates", "bias_correction", "chain", "debias", "ema", "nadam",
+    "negate", "rms_denominator", "rmsprop", "scale_by_adagrad", "scale_by_adam", "scale_by_adamax",
+    "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "sgd", "trace",
+]  # fmt: skip
+
+
+def __getattr__(name):
+    # TorchOptimizer subclasses torch.optim.Optimizer: import torch only when it is asked for.
+    if name == "TorchOptimizer":
+        from .torch_optimizer import TorchOptimizer
+
+        return TorchOptimizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

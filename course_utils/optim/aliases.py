@@ -1,0 +1,126 @@
+"""The optimizers of ``torch.optim``, each written as the chain of ideas it is made of.
+
+Same keyword names, defaults and update rules as ``torch.optim`` 2.13 (tested for parity).
+Read each factory as a sentence: "flip the sign if maximizing, add the L2 gradient, scale by
+Adam's moments, multiply by -lr".
+"""
+
+from __future__ import annotations
+
+from .adam import scale_by_adam, scale_by_adamax, scale_by_nadam
+from .adaptive import scale_by_adagrad, scale_by_rms
+from .core import Transform, chain, hyperparameter, is_zero
+from .momentum import trace
+from .schedules import inverse_time
+from .step_size import negate, scale_by_lr
+from .weight_decay import add_decayed_weights
+
+
+def _build(*blocks) -> Transform:
+    return chain(*(b for b in blocks if b is not None))
+
+
+def _maybe(flag, block_factory):
+    return block_factory() if flag else None
+
+
+def _l2(weight_decay):
+    """The L2 block, left out when the coefficient is exactly zero."""
+    weight_decay = hyperparameter(weight_decay, "weight_decay")
+    return None if is_zero(weight_decay) else add_decayed_weights(weight_decay)
+
+
+def _check_lr(lr):
+    return hyperparameter(lr, "lr", schedule=True)
+
+
+def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *, maximize=False) -> Transform:
+    """``torch.optim.SGD``: gradient descent, optionally with (Nesterov) momentum and L2."""
+    lr = _check_lr(lr)
+    momentum = hyperparameter(momentum, "momentum")
+    dampening = hyperparameter(dampening, "dampening")
+    if nesterov and (is_zero(momentum) or not is_zero(dampening)):
+        raise ValueError("nesterov=True requires a positive momentum and zero dampening")
+    return _build(
+        _maybe(maximize, negate),
+        _l2(weight_decay),
+        None if is_zero(momentum) else trace(momentum, dampening, nesterov),
+        scale_by_lr(lr),
+    )
+
+
+def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+    """``torch.optim.Adagrad``; ``lr_decay`` divides the step size by ``1 + (t-1) * lr_decay``."""
+    lr = _check_lr(lr)
+    lr_decay = hyperparameter(lr_decay, "lr_decay")
+    return _build(
+        _maybe(maximize, negate),
+        _l2(weight_decay),
+        scale_by_adagrad(eps, initial_accumulator_value),
+        scale_by_lr(lr if is_zero(lr_decay) else inverse_time(lr, lr_decay)),
+    )
+
+
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *, maximize=False):
+    """``torch.optim.RMSprop``: RMS scaling, then (optional) momentum on the scaled step."""
+    lr = _check_lr(lr)
+    momentum = hyperparameter(momentum, "momentum")
+    return _build(
+        _maybe(maximize, negate),
+        _l2(weight_decay),
+        scale_by_rms(alpha, eps, centered),
+        None if is_zero(momentum) else trace(momentum),
+        scale_by_lr(lr),
+    )
+
+
+def adam(
+    lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *, maximize=False, decoupled_weight_decay=False
+) -> Transform:
+    """``torch.optim.Adam``: ``weight_decay`` is L2 (added to the gradient) unless decoupled."""
+    if decoupled_weight_decay:
+        return adamw(lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+    lr = _check_lr(lr)
+    return _build(
+        _maybe(maximize, negate),
+        _l2(weight_decay),
+        scale_by_adam(betas, eps, amsgrad=amsgrad),
+        scale_by_lr(lr),
+    )
+
+
+def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False) -> Transform:
+    """``torch.optim.AdamW`` (Loshchilov & Hutter): the decay joins *after* Adam's scaling."""
+    lr = _check_lr(lr)
+    return _build(
+        _maybe(maximize, negate),
+        scale_by_adam(betas, eps, amsgrad=amsgrad),
+        _l2(weight_decay),
+        scale_by_lr(lr),
+    )
+
+
+def nadam(
+    lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3, *, decoupled_weight_decay=False, maximize=False
+) -> Transform:
+    """``torch.optim.NAdam`` (Dozat 2016)."""
+    lr = _check_lr(lr)
+    decay = _l2(weight_decay)
+    return _build(
+        _maybe(maximize, negate),
+        None if decoupled_weight_decay else decay,
+        scale_by_nadam(betas, eps, momentum_decay),
+        decay if decoupled_weight_decay else None,
+        scale_by_lr(lr),
+    )
+
+
+def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False) -> Transform:
+    """``torch.optim.Adamax`` (Kingma & Ba, Section 7.1)."""
+    lr = _check_lr(lr)
+    return _build(
+        _maybe(maximize, negate),
+        _l2(weight_decay),
+        scale_by_adamax(betas, eps),
+        scale_by_lr(lr),
+    )

@@ -1,0 +1,76 @@
+"""Any transform as a real ``torch.optim.Optimizer``, for ordinary PyTorch training loops."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from ..tree import tree_map
+from .core import Transform
+
+
+class TorchOptimizer(torch.optim.Optimizer):
+    """Wrap a :class:`~course_utils.optim.Transform` so that ``loss.backward(); opt.step()`` works.
+
+    >>> opt = TorchOptimizer(model.parameters(), optim.adam(lr=1e-3))   # doctest: +SKIP
+
+    ``zero_grad``, ``step(closure)``, ``state_dict`` and ``load_state_dict`` behave as in
+    torch.optim. The transform's state lives in ``optimizer.transform_state`` (on the
+    parameters' device); all parameters are updated together, so each needs a gradient.
+    """
+
+    def __init__(self, params, transform: Transform):
+        if not isinstance(transform, Transform):
+            raise TypeError(f"transform must be a course_utils.optim.Transform, got {type(transform).__name__}")
+        super().__init__(params, defaults={})
+        self.transform = transform
+        self.transform_state = None
+
+    def _params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        params = self._params()
+        missing = [i for i, p in enumerate(params) if p.grad is None]
+        if len(missing) == len(params):
+            return loss  # nothing was backpropagated: like torch.optim, do nothing
+        if missing:
+            raise ValueError(
+                f"parameters {missing} have no gradient: TorchOptimizer updates all its parameters together, "
+                "so give it only the parameters that take part in the loss"
+            )
+        if any(p.grad.is_sparse for p in params):
+            raise TypeError("TorchOptimizer needs dense gradients (use torch.optim.SparseAdam for sparse ones)")
+        values = [p.detach() for p in params]
+        if self.transform_state is None:
+            self.transform_state = self.transform.init(values)
+        updates, self.transform_state = self.transform.update([p.grad for p in params], self.transform_state, values)
+        for p, u in zip(params, updates):
+            p.add_(u)
+        return loss
+
+    def state_dict(self):
+        return {
+            "transform_state": tree_map(_clone, self.transform_state),
+            "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
+        }
+
+    def load_state_dict(self, state_dict):
+        if set(state_dict) != {"transform_state", "param_groups"}:
+            raise ValueError("not a TorchOptimizer state_dict (expected keys 'transform_state' and 'param_groups')")
+        device = self._params()[0].device if self._params() else None
+        self.transform_state = tree_map(lambda x: _to(x, device), state_dict["transform_state"])
+
+
+def _clone(x):
+    return x.detach().clone() if isinstance(x, torch.Tensor) else copy.deepcopy(x)
+
+
+def _to(x, device):
+    return x.detach().clone().to(device) if isinstance(x, torch.Tensor) else copy.deepcopy(x)
