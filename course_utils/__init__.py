@@ -7,8 +7,9 @@
 * :func:`device`: CUDA, then MPS, then CPU.
 """
 
-from . import optim
+from . import optim, problems
 from .devices import device
+from .runner import Trajectory, optimize
 
 __version__ = "0.1.0"
-__all__ = ["device", "optim", "__version__"]
+__all__ = ["Trajectory", "device", "optim", "optimize", "problems", "__version__"]

@@ -100,3 +100,15 @@ def like(h, x):
             return h.to(dtype=x.dtype, device=x.device)
         return torch.as_tensor(np.asarray(h), dtype=x.dtype, device=x.device)
     return np.asarray(h, dtype=x.dtype)
+
+
+def stack(arrays, axis=-1):
+    if is_torch(arrays[0]):
+        import torch
+
+        return torch.stack(arrays, dim=axis)
+    return np.stack(arrays, axis=axis)
+
+
+def exp(x):
+    return x.exp() if is_torch(x) else np.exp(x)
