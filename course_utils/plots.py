@@ -165,6 +165,4 @@ def heatmap(values, x, y, ax=None, xlabel="", ylabel="", title=None, log_x=True,
 def mpl_cmap(name):
     import matplotlib as mpl
 
-    cm = mpl.colormaps[name].copy()
-    cm.set_bad("#BBBBBB")  # diverged runs
-    return cm
+    return mpl.colormaps[name].with_extremes(bad="#BBBBBB")  # grey = diverged runs
