@@ -1,0 +1,89 @@
+# Adam from first principles: `make lab` to study, `make test` to check everything.
+# Needs GNU make, bash and python3 (>= 3.10); everything else goes into .venv.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Rebuilt (pip install) only when the dependency files change.
+STAMP := $(VENV)/.course-installed
+NOTEBOOK_DIRS := notebooks solutions exercises
+PYTEST_ARGS ?=
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
+	-p no:randomly
+FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/*.ipynb)))
+# Jupyter refuses to run as root (containers, CI) unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help venv lab test lint clean
+
+help:
+	@echo "make lab    open the course in JupyterLab (creates .venv on first use)"
+	echo "make test   unit tests, browser tests (when /usr/bin/chromium exists), strict nbval on notebooks"
+	echo "make lint   ruff check and ruff format --check"
+	echo "make clean  remove caches and build outputs (keeps .venv)"
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]' -c constraints.txt
+	touch $@
+
+lab: venv
+	$(BIN)/jupyter lab --notebook-dir=. $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
+
+# Three pytest runs, all of which run even if one fails:
+#  1. unit tests (tests/, not browser) with MPLBACKEND=Agg;
+#  2. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
+#  3. strict nbval over the notebook folders that hold notebooks.
+# MPLBACKEND stays unset for 2 and 3: ipykernel honours it, and with Agg a kernel shows no figures,
+# so every plotting cell would fail nbval and the browser tests would see no images.
+# HOME and the Jupyter/IPython/matplotlib folders point at a temporary folder so that tests leave
+# the user's home alone; the kernel is still found through the venv's sys.prefix.
+test: venv
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/course-test.XXXXXX")
+	trap 'rm -rf "$$tmp"' EXIT
+	export HOME="$$tmp" IPYTHONDIR="$$tmp/ipython" MPLCONFIGDIR="$$tmp/matplotlib" \
+		JUPYTER_CONFIG_DIR="$$tmp/jupyter/config" JUPYTER_DATA_DIR="$$tmp/jupyter/data" \
+		JUPYTER_RUNTIME_DIR="$$tmp/jupyter/runtime" JUPYTERLAB_SETTINGS_DIR="$$tmp/jupyter/lab/settings" \
+		JUPYTERLAB_WORKSPACES_DIR="$$tmp/jupyter/lab/workspaces" PYTHONHASHSEED=0
+	unset MPLBACKEND
+	run() { echo "+ $$*"; "$$@"; }
+	failed=""
+	echo "== unit tests"
+	MPLBACKEND=Agg run $(BIN)/python -m pytest tests -m "not browser" $(PYTEST_ARGS) || failed="$$failed unit"
+	echo "== browser tests ($$([ -x /usr/bin/chromium ] && echo "with /usr/bin/chromium" \
+		|| echo "/usr/bin/chromium missing: they will skip"))"
+	run $(BIN)/python -m pytest tests -m browser $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] || failed="$$failed browser"; }
+	dirs=""
+	for d in $(NOTEBOOK_DIRS); do
+		if [ -d "$$d" ] && find "$$d" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | grep -q .; then
+			dirs="$$dirs $$d"
+		fi
+	done
+	if [ -n "$$dirs" ]; then
+		echo "== notebooks (strict nbval):$$dirs"
+		run $(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs $(PYTEST_ARGS) || failed="$$failed nbval"
+	else
+		echo "== notebooks: none yet in $(NOTEBOOK_DIRS)"
+	fi
+	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed"; exit 1; fi
+	echo "make test passed"
+
+lint: venv
+	@status=0
+	$(BIN)/ruff check . || status=1
+	$(BIN)/ruff format --check . || status=1
+	exit $$status
+
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
