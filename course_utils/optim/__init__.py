@@ -13,6 +13,7 @@ from .adaptive import AdagradState, RMSState, rms_denominator, scale_by_adagrad,
 from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
 from .core import ChainState, Transform, apply_updates, chain
 from .ema import bias_correction, debias, ema
+from .fused import step
 from .momentum import TraceState, trace
 from .step_size import CountState, negate, scale_by_lr
 from .weight_decay import add_decayed_weights
@@ -22,7 +23,7 @@ __all__ = [
     "TorchOptimizer", "TraceState", "Transform", "adagrad", "adam", "adamax", "adamw",
     "add_decayed_weights", "apply_updates", "bias_correction", "chain", "debias", "ema", "nadam",
     "negate", "rms_denominator", "rmsprop", "scale_by_adagrad", "scale_by_adam", "scale_by_adamax",
-    "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "sgd", "trace",
+    "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "sgd", "step", "trace",
 ]  # fmt: skip
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .adam import scale_by_adam, scale_by_adamax, scale_by_nadam
 from .adaptive import scale_by_adagrad, scale_by_rms
-from .core import Transform, chain, hyperparameter, is_zero
+from .core import Transform, betas_pair, chain, hyperparameter, is_zero
+from .fused import fused_adam
 from .momentum import trace
 from .schedules import inverse_time
 from .step_size import negate, scale_by_lr
@@ -40,7 +41,9 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, 
     momentum = hyperparameter(momentum, "momentum")
     dampening = hyperparameter(dampening, "dampening")
     if nesterov and (is_zero(momentum) or not is_zero(dampening)):
-        raise ValueError("nesterov=True requires a positive momentum and zero dampening")
+        raise ValueError(
+            f"nesterov=True requires a positive momentum and zero dampening, got momentum={momentum!r}, dampening={dampening!r}"
+        )
     return _build(
         _maybe(maximize, negate),
         _l2(weight_decay),
@@ -81,12 +84,16 @@ def adam(
     if decoupled_weight_decay:
         return adamw(lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
     lr = _check_lr(lr)
-    return _build(
+    transform = _build(
         _maybe(maximize, negate),
         _l2(weight_decay),
         scale_by_adam(betas, eps, amsgrad=amsgrad),
         scale_by_lr(lr),
     )
+    if maximize or amsgrad or not is_zero(hyperparameter(weight_decay, "weight_decay")):
+        return transform
+    # plain Adam: big NumPy arrays can take the in-place, cache-blocked path (optim.step)
+    return transform._replace(fused=fused_adam(lr, betas_pair(betas), hyperparameter(eps, "eps")))
 
 
 def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False) -> Transform:

@@ -24,10 +24,15 @@ from ..tree import check_like, tree_map
 
 
 class Transform(NamedTuple):
-    """A gradient transformation: ``init(params) -> state`` and ``update(grads, state, params)``."""
+    """A gradient transformation: ``init(params) -> state`` and ``update(grads, state, params)``.
+
+    ``fused`` is an optional in-place fast path of update + apply, used by
+    :func:`course_utils.optim.step` (see :mod:`course_utils.optim.fused`).
+    """
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any, Any], tuple]
+    fused: Callable | None = None
 
 
 class ChainState(tuple):

@@ -8,6 +8,7 @@ import torch
 
 from ..tree import tree_map
 from .core import Transform
+from .fused import step as fused_step
 
 
 class TorchOptimizer(torch.optim.Optimizer):
@@ -50,9 +51,11 @@ class TorchOptimizer(torch.optim.Optimizer):
         values = [p.detach() for p in params]
         if self.transform_state is None:
             self.transform_state = self.transform.init(values)
-        updates, self.transform_state = self.transform.update([p.grad for p in params], self.transform_state, values)
-        for p, u in zip(params, updates):
-            p.add_(u)
+        grads = [p.grad for p in params]
+        new_values, self.transform_state = fused_step(self.transform, grads, self.transform_state, values)
+        if new_values is not values:  # the generic path returns new tensors; the fast path wrote in place
+            for p, new in zip(params, new_values):
+                p.copy_(new)
         return loss
 
     def state_dict(self):

@@ -1,0 +1,82 @@
+"""The in-place fast path must give the readable rule's numbers."""
+
+import numpy as np
+import pytest
+
+from course_utils import optim
+from course_utils.optim import fused
+
+
+def heavy_tailed(rng, shape, dtype):
+    g = rng.standard_t(2, size=shape)
+    g[rng.random(shape) < 0.2] = 0.0
+    return g.astype(dtype)
+
+
+def run(transform, params, grads_seq, use_step):
+    params = [p.copy() for p in params]
+    state = transform.init(params)
+    for grads in grads_seq:
+        if use_step:
+            params, state = optim.step(transform, grads, state, params)
+        else:
+            updates, state = transform.update(grads, state, params)
+            params = optim.apply_updates(params, updates)
+    return params, state
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("lr", [1e-2, optim.schedules.cosine_decay(1e-2, 30)])
+def test_fast_path_equals_readable_rule(monkeypatch, dtype, rtol, lr):
+    monkeypatch.setattr(fused, "BLOCK", 64)  # several blocks ...
+    monkeypatch.setattr(fused, "MIN_PARALLEL", 100)  # ... shared between threads
+    rng = np.random.default_rng(0)
+    shapes = [(1000,), (7, 31)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads_seq = [[heavy_tailed(rng, s, dtype) for s in shapes] for _ in range(30)]
+    transform = optim.adam(lr=lr, betas=(0.8, 0.99), eps=1e-6)
+    assert transform.fused is not None
+    slow, slow_state = run(transform, params, grads_seq, use_step=False)
+    fast, fast_state = run(transform, params, grads_seq, use_step=True)
+    for a, b in zip(fast, slow):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(fast_state[0].v[1], slow_state[0].v[1], rtol=rtol)
+    assert fast_state[0].t == slow_state[0].t == 30 and fast_state[1].t == 30
+
+
+def test_fast_path_writes_in_place_and_falls_back_when_it_cannot():
+    rng = np.random.default_rng(1)
+    p = rng.standard_normal(100)
+    transform = optim.adam(lr=0.1)
+    state = transform.init(p)
+    new, _ = optim.step(transform, rng.standard_normal(100), state, p)
+    assert new is p  # donated and overwritten
+    batched = optim.adam(lr=np.array([[0.1], [0.01]]))  # array hyperparameters: readable path
+    q = rng.standard_normal((2, 5))
+    new, _ = optim.step(batched, np.ones((2, 5)), batched.init(q), q)
+    assert new is not q
+    np.testing.assert_allclose(new, q - np.array([[0.1], [0.01]]), rtol=1e-6)
+
+
+def test_only_plain_adam_has_a_fast_path():
+    assert optim.adam(weight_decay=0.1).fused is None
+    assert optim.adam(amsgrad=True).fused is None
+    assert optim.adam(maximize=True).fused is None
+    assert optim.sgd(lr=0.1).fused is None
+
+
+def test_torch_cpu_tensors_use_the_fast_path_with_torch_numbers():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    w = torch.randn(5000)
+    grads = [torch.randn(5000) for _ in range(20)]
+    ours = torch.nn.Parameter(w.clone())
+    theirs = torch.nn.Parameter(w.clone())
+    opt_ours = optim.TorchOptimizer([ours], optim.adam(lr=1e-2))
+    opt_theirs = torch.optim.Adam([theirs], lr=1e-2)
+    for g in grads:
+        ours.grad, theirs.grad = g.clone(), g.clone()
+        opt_ours.step()
+        opt_theirs.step()
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-4, atol=1e-5)
