@@ -92,7 +92,8 @@ def like(h, x):
     for torch, moved to ``x``'s device.
     """
     if isinstance(h, numbers.Number):
-        return h
+        # a NumPy scalar such as np.sqrt(t) would upcast float32 arrays: use the Python number
+        return h.item() if isinstance(h, np.generic) else h
     if is_torch(x):
         import torch
 
