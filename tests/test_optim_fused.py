@@ -80,3 +80,48 @@ def test_torch_cpu_tensors_use_the_fast_path_with_torch_numbers():
         opt_ours.step()
         opt_theirs.step()
     torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_fast_path_equals_readable_rule_on_torch(dtype):
+    torch = pytest.importorskip("torch")
+    dt = getattr(torch, dtype)
+    gen = torch.Generator().manual_seed(3)
+    params = [torch.randn(300, generator=gen, dtype=dt), torch.randn(4, 5, generator=gen, dtype=dt)]
+    grads_seq = [[torch.randn(p.shape, generator=gen, dtype=dt) for p in params] for _ in range(25)]
+    transform = optim.adam(lr=optim.schedules.linear_warmup(1e-2, 10), betas=(0.9, 0.99))
+
+    def go(use_step):
+        ps = [p.clone() for p in params]
+        state = transform.init(ps)
+        for grads in grads_seq:
+            if use_step:
+                ps, state = optim.step(transform, grads, state, ps)
+            else:
+                updates, state = transform.update(grads, state, ps)
+                ps = optim.apply_updates(ps, updates)
+        return ps
+
+    tol = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}[dtype]
+    for a, b in zip(go(True), go(False)):
+        assert a.dtype == dt
+        torch.testing.assert_close(a, b, **tol)
+
+
+@pytest.mark.cuda
+def test_cuda_fast_path_matches_cpu():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    gen = torch.Generator().manual_seed(4)
+    p = torch.randn(10_000, generator=gen)
+    grads = [torch.randn(10_000, generator=gen) for _ in range(10)]
+    transform = optim.adam(lr=1e-2)
+    results = []
+    for device in ("cpu", "cuda"):
+        x = p.to(device)
+        state = transform.init(x)
+        for g in grads:
+            x, state = optim.step(transform, g.to(device), state, x)
+        results.append(x.cpu())
+    torch.testing.assert_close(results[0], results[1], rtol=1e-5, atol=1e-6)

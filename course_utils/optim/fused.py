@@ -80,11 +80,7 @@ def adam_inplace(p, g, m, v, t, lr, beta1, beta2, eps):
 
 
 def _flat_view(x):
-    """A writable flat NumPy view sharing memory with ``x``, or None if there is none."""
-    if backend.is_torch(x):
-        if x.device.type != "cpu" or not x.is_contiguous() or x.requires_grad:
-            return None
-        x = x.numpy()
+    """A writable flat view of NumPy array ``x``, or None if it has none."""
     if not isinstance(x, np.ndarray) or not x.flags.c_contiguous or not x.flags.writeable:
         return None
     if x.dtype not in (np.float32, np.float64):
@@ -118,19 +114,46 @@ def fused_adam(lr, betas, eps):
             return None
         adam_state, count = state
         leaves = [tree_leaves(x) for x in (params, grads, adam_state.m, adam_state.v)]
-        views = [[_flat_view(x) for x in group] for group in leaves]
-        if any(x is None for group in views for x in group):
-            return None
-        if any(len({a.dtype for a in quad}) != 1 or len({a.size for a in quad}) != 1 for quad in zip(*views)):
+        on_torch = _torch_eligible(leaves)
+        views = None if on_torch else [[_flat_view(x) for x in group] for group in leaves]
+        if not on_torch and (
+            any(x is None for group in views for x in group)
+            or any(len({a.dtype for a in quad}) != 1 or len({a.size for a in quad}) != 1 for quad in zip(*views))
+        ):
             return None
         t = adam_state.t + 1
         lr_t = lr(count.t + 1) if callable(lr) else lr
         if not isinstance(lr_t, float):
             return None
-        for p, g, m, v in zip(*views):
-            adam_inplace(p, g, m, v, t, lr_t, beta1, beta2, eps)
+        if on_torch:
+            _torch_fused_adam(leaves, t, lr_t, beta1, beta2, eps)
+        else:
+            for p, g, m, v in zip(*views):
+                adam_inplace(p, g, m, v, t, lr_t, beta1, beta2, eps)
         return params, type(state)([adam_state._replace(t=t), count._replace(t=count.t + 1)])
 
     return fused
 
 
+def _torch_fused_adam(leaves, t, lr, beta1, beta2, eps):
+    """Torch tensors: torch's own fused Adam kernel (CPU and CUDA), the same formula in one pass."""
+    import torch
+
+    params, grads, m, v = leaves
+    steps = [torch.tensor(float(t), device=p.device) for p in params]
+    torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=0.0, eps=eps,
+                       amsgrad=False, maximize=False)  # fmt: skip
+
+
+def _torch_eligible(leaves) -> bool:
+    """All torch tensors, float32/float64, no autograd, each parameter's four tensors alike."""
+    if not all(backend.is_torch(x) for group in leaves for x in group):
+        return False
+    import torch
+
+    for quad in zip(*leaves):
+        if any(x.requires_grad or x.is_sparse or x.dtype not in (torch.float32, torch.float64) for x in quad):
+            return False
+        if len({(x.dtype, x.device, tuple(x.shape)) for x in quad}) != 1:
+            return False
+    return True
