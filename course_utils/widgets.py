@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import io
 import time
+import weakref
 
 import ipywidgets as widgets
+import numpy as np
+
+_LIVE = weakref.WeakSet()  # every LivePlot of this kernel, for timing them all (benchmarks/)
 
 
 class LivePlot:
@@ -28,6 +32,7 @@ class LivePlot:
             control.observe(self._changed, names="value")
         self.widget = widgets.VBox([widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}), self.image])
         self.redraw()
+        _LIVE.add(self)
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
@@ -71,3 +76,38 @@ def slider(description, value, min, max, step, fmt=None):  # noqa: A002 - ipywid
     kw = {} if fmt is None else {"readout_format": fmt}
     return cls(value=value, min=min, max=max, step=step, description=description, continuous_update=True,
                style={"description_width": "initial"}, **kw)  # fmt: skip
+
+
+def _sweep_values(control, n):
+    """``n`` admissible values across a control's range (or its options)."""
+    if hasattr(control, "options") and control.options:
+        values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        return (values * n)[:n]
+    if isinstance(control, widgets.FloatLogSlider):
+        exps = np.linspace(control.min, control.max, n)
+        return [float(control.base**e) for e in exps]
+    if hasattr(control, "min") and hasattr(control, "max"):
+        values = np.linspace(control.min, control.max, n)
+        return [int(round(v)) for v in values] if isinstance(control.value, int) else [float(v) for v in values]
+    if isinstance(control.value, bool):
+        return [bool(i % 2) for i in range(1, n + 1)]
+    return []
+
+
+def time_all_live_plots(n=10) -> list[dict]:
+    """Move every control of every LivePlot in this kernel through ``n`` values; report redraw times.
+
+    Returns one dict per control: plot index, control name, median and worst seconds. Controls are
+    put back to their original values afterwards.
+    """
+    report = []
+    for i, live in enumerate(sorted(_LIVE, key=id)):
+        for name, control in live.controls.items():
+            original, before = control.value, len(live.timings)
+            for value in _sweep_values(control, n):
+                control.value = value
+            control.value = original
+            times = live.timings[before:]
+            if times:
+                report.append({"plot": i, "control": name, "median_s": float(np.median(times)), "max_s": float(np.max(times)), "n": len(times)})
+    return report

@@ -31,3 +31,21 @@ def test_live_plot_redraws_on_every_change_and_fast():
 def test_slider_kinds():
     assert type(widgets.slider("n", 3, 1, 10, 1)).__name__ == "IntSlider"
     assert type(widgets.slider("mu", 0.9, 0.0, 0.99, 0.01)).__name__ == "FloatSlider"
+
+
+def test_time_all_live_plots_moves_every_control():
+    fig = Figure()
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    calls = []
+
+    def update(a, b):
+        calls.append((a, b))
+        line.set_data([0, a], [0, b])
+
+    live = widgets.live_plot(fig, update, a=widgets.slider("a", 1, 0, 10, 1), b=widgets.log_slider("b", 0.1, -2, 0))
+    report = [r for r in widgets.time_all_live_plots(n=5) if r["control"] in ("a", "b")]
+    assert {r["control"] for r in report} >= {"a", "b"}
+    assert all(r["n"] >= 5 and 0 < r["median_s"] <= r["max_s"] for r in report)
+    assert live.values() == {"a": 1, "b": 0.1}  # put back afterwards
+    assert {a for a, _ in calls} >= {0, 10}
