@@ -1,0 +1,228 @@
+"""The course's performance targets, measured side by side in one run (ratios, not seconds).
+
+    python benchmarks/run.py             # full sizes (a few minutes), writes benchmarks/results/<host>.json
+    python benchmarks/run.py --smoke     # tiny sizes, seconds: checks that the suite runs
+
+Targets (issue "Performance"): an Adam step on 10M float32 NumPy parameters <= 2.5x the memory-
+bandwidth floor and faster than torch.optim.Adam(foreach=True); 10,000 Adam configurations x 1,000
+Rosenbrock steps in one batched call <= 2 s and >= 100x faster than one by one; widget redraws
+<= 100 ms median; lecture notebooks < 60 s each and the course < 300 s. Times are medians of
+repeats; nothing here asserts a time, it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from course_utils import optim, optimize, problems  # noqa: E402
+
+BYTES_ADAM = 28  # read p, g, m, v and write p, m, v: 7 float32 values per parameter
+
+
+def timeit(fn, repeat=7, warmup=1):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def triad_bandwidth(n):
+    """Bytes per second of ``a = b + c`` on float32 arrays (read 2, write 1), NumPy, one call."""
+    a, b, c = np.empty(n, np.float32), np.ones(n, np.float32), np.ones(n, np.float32)
+    return 12 * n / timeit(lambda: np.add(b, c, out=a))
+
+
+def adam_step(n, repeat):
+    import torch
+
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal(n, dtype=np.float32)
+    g = rng.standard_normal(n, dtype=np.float32)
+    floor = BYTES_ADAM * n / triad_bandwidth(n)
+    rows = {"bandwidth floor (28 B/param at NumPy triad bandwidth)": floor}
+
+    transform = optim.adam(lr=1e-3)
+    p, state = p0.copy(), transform.init(p0)
+
+    def readable():
+        nonlocal p, state
+        updates, state = transform.update(g, state, p)
+        p = optim.apply_updates(p, updates)
+
+    rows["NumPy, readable rule (update + apply_updates)"] = timeit(readable, repeat)
+    q, fstate = p0.copy(), transform.init(p0)
+
+    def fast():
+        nonlocal q, fstate
+        q, fstate = optim.step(transform, g, fstate, q)
+
+    rows["NumPy, optim.step (in place, cache-blocked)"] = timeit(fast, repeat)
+    for label, kw in [("single-tensor", {"foreach": False}), ("foreach", {"foreach": True}), ("fused", {"fused": True})]:
+        w = torch.nn.Parameter(torch.from_numpy(p0.copy()))
+        w.grad = torch.from_numpy(g.copy())
+        opt = torch.optim.Adam([w], lr=1e-3, **kw)
+        rows[f"torch.optim.Adam {label}"] = timeit(opt.step, repeat)
+    w = torch.nn.Parameter(torch.from_numpy(p0.copy()))
+    w.grad = torch.from_numpy(g.copy())
+    ours = optim.TorchOptimizer([w], optim.adam(lr=1e-3))
+    rows["TorchOptimizer(optim.adam), CPU tensors"] = timeit(ours.step, repeat)
+    return floor, rows
+
+
+def adam_cuda(n, repeat):
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    rows = {}
+    for label, make in [
+        ("torch.optim.Adam fused", lambda ps: torch.optim.Adam(ps, lr=1e-3, fused=True)),
+        ("TorchOptimizer(optim.adam)", lambda ps: optim.TorchOptimizer(ps, optim.adam(lr=1e-3))),
+    ]:
+        w = torch.nn.Parameter(torch.randn(n, device="cuda"))
+        w.grad = torch.randn(n, device="cuda")
+        opt = make([w])
+
+        def go():
+            opt.step()
+            torch.cuda.synchronize()
+
+        rows[label] = timeit(go, repeat)
+    return rows
+
+
+def sweep(grid, steps, singles):
+    fn = problems.rosenbrock()
+    lrs = np.logspace(-4, -0.5, grid)[:, None, None]
+    beta1 = np.linspace(0.0, 0.99, grid)[None, :, None]
+    batched = timeit(lambda: optimize(optim.adam(lr=lrs, betas=(beta1, 0.999)), fn, fn.start, steps, verbose=False), 3)
+    picks = [(float(lrs.flat[i % grid]), float(beta1.flat[(7 * i) % grid])) for i in range(singles)]
+
+    def one_by_one():
+        for lr, b1 in picks:
+            optimize(optim.adam(lr=lr, betas=(b1, 0.999)), fn, fn.start, steps, verbose=False)
+
+    per_run = timeit(one_by_one, 1, 0) / singles
+    return batched, per_run * grid * grid
+
+
+def widgets_in_notebooks(paths, n):
+    """Execute each notebook, then move every live-plot control through ``n`` values in its kernel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = f"import json\nfrom course_utils.widgets import time_all_live_plots\nprint('@@' + json.dumps(time_all_live_plots({n})))"
+    results = {}
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+        line = [ln for ln in text.splitlines() if ln.startswith("@@")]
+        results[path.stem] = json.loads(line[-1][2:]) if line else []
+    return results
+
+
+def recorded_notebook_times():
+    out = {}
+    for folder in ("notebooks", "solutions", "exercises"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            meta = json.loads(path.read_text())["metadata"].get("course", {})
+            out[f"{folder}/{path.name}"] = meta.get("execution_seconds")
+    return out
+
+
+def machine():
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}  # fmt: skip
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Course performance benchmarks")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that everything runs")
+    parser.add_argument("--out", type=Path, help="where to write the JSON results")
+    parser.add_argument("--notebooks", nargs="*", type=Path, help="notebooks whose widgets to time (default: all lectures)")
+    args = parser.parse_args(argv)
+    smoke = args.smoke
+    n = 100_000 if smoke else 10_000_000
+    grid, steps, singles = (10, 50, 5) if smoke else (100, 1000, 20)
+    report = {"machine": machine(), "smoke": smoke}
+
+    print(f"Machine: {report['machine']}\n")
+    floor, rows = adam_step(n, 3 if smoke else 7)
+    report["adam_step"] = {"params": n, "floor_s": floor, "seconds": rows}
+    print(f"One Adam step, {n:,} float32 parameters (median of repeats)")
+    print(f"  {'implementation':55s} {'ms':>9s} {'x floor':>8s}")
+    for label, seconds in rows.items():
+        print(f"  {label:55s} {seconds * 1e3:9.2f} {seconds / floor:8.2f}")
+    fast = rows["NumPy, optim.step (in place, cache-blocked)"]
+    print(f"  target: optim.step <= 2.5x floor -> {fast / floor:.2f}x; faster than torch foreach -> "
+          f"{rows['torch.optim.Adam foreach'] / fast:.2f}x faster\n")  # fmt: skip
+
+    cuda_n = 1_000_000 if smoke else 100_000_000
+    cuda = adam_cuda(cuda_n, 3 if smoke else 20)
+    if cuda is None:
+        report["adam_cuda"] = "not measured: no CUDA device. On a GPU machine run: python benchmarks/run.py"
+        print("CUDA Adam step: not measured (no CUDA device here). On a GPU machine: python benchmarks/run.py\n")
+    else:
+        report["adam_cuda"] = {"params": cuda_n, "seconds": cuda}
+        ratio = cuda["TorchOptimizer(optim.adam)"] / cuda["torch.optim.Adam fused"]
+        print(f"CUDA Adam step, {cuda_n:,} params: TorchOptimizer / torch fused = {ratio:.2f} (target <= 1.2)\n")
+
+    batched, serial = sweep(grid, steps, singles)
+    report["sweep"] = {"configs": grid * grid, "steps": steps, "batched_s": batched, "one_by_one_s_estimated": serial}
+    print(f"Sweep: {grid * grid:,} Adam configurations x {steps} Rosenbrock steps")
+    print(f"  one batched optimize call: {batched:.2f} s (target <= 2 s)")
+    print(f"  one by one (estimated from {singles} runs): {serial:.1f} s -> batched is {serial / batched:.0f}x faster "
+          "(target >= 100x)\n")  # fmt: skip
+
+    paths = args.notebooks if args.notebooks is not None else sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if smoke:
+        paths = paths[:1]
+    widget_times = widgets_in_notebooks(paths, 3 if smoke else 10)
+    report["widgets"] = widget_times
+    print("Widget redraws (recompute + render), per control")
+    for name, rows_ in widget_times.items():
+        for r in rows_:
+            flag = "" if r["median_s"] <= 0.1 else "  <-- over 100 ms"
+            print(f"  {name:32s} {r['control']:14s} median {r['median_s'] * 1e3:6.1f} ms  worst {r['max_s'] * 1e3:6.1f} ms{flag}")
+    times = recorded_notebook_times()
+    report["notebook_seconds_recorded"] = times
+    known = [t for t in times.values() if t is not None]
+    print(f"\nNotebooks (execution time recorded when last executed): {len(known)} notebooks, {sum(known):.0f} s in all")
+    out = args.out or (ROOT / "benchmarks" / "results" / ("smoke.json" if smoke else f"{platform.node() or 'machine'}.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"Results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
