@@ -12,7 +12,6 @@ from .. import backend
 from ..tree import tree_map, tree_unzip
 from .adaptive import rms_denominator
 from .core import Transform, betas_pair, choice, hyperparameter, power
-from .ema import bias_correction as correction_factor
 from .ema import debias, ema
 
 AMSGRAD_VARIANTS = (False, True, "pytorch", "corrected", "paper")
@@ -74,8 +73,9 @@ def scale_by_adam(
             else:
                 v_hat = debias(second, beta2, t)
             if eps_placement == "hat" and correct:
-                # Keras: eps is added to sqrt(v_t) *before* the bias correction is applied
-                denom = rms_denominator(second, eps) / correction_factor(beta2, t, g) ** 0.5
+                # Keras adds eps to sqrt(v_t) *before* the bias correction: that is Algorithm 1
+                # with eps / sqrt(1 - beta2^t) (Section 2), whichever v the maximum was taken of
+                denom = rms_denominator(v_hat, eps / (1 - power(beta2, t)) ** 0.5)
             else:
                 denom = rms_denominator(v_hat, eps, eps_placement)
             return m_hat / denom, m, v, v_max
