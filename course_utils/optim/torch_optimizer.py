@@ -6,7 +6,7 @@ import copy
 
 import torch
 
-from ..tree import tree_map
+from ..tree import tree_leaves, tree_map
 from .core import Transform
 from .fused import step as fused_step
 
@@ -59,16 +59,31 @@ class TorchOptimizer(torch.optim.Optimizer):
         return loss
 
     def state_dict(self):
+        # a flat list of tensors and numbers, no classes of ours: torch.load's default
+        # (weights_only=True) accepts it, and load_state_dict rebuilds the structure from init
+        saved = None if self.transform_state is None else [_clone(x) for x in tree_leaves(self.transform_state)]
         return {
-            "transform_state": tree_map(_clone, self.transform_state),
+            "transform_state": saved,
             "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
         }
 
     def load_state_dict(self, state_dict):
         if set(state_dict) != {"transform_state", "param_groups"}:
             raise ValueError("not a TorchOptimizer state_dict (expected keys 'transform_state' and 'param_groups')")
-        device = self._params()[0].device if self._params() else None
-        self.transform_state = tree_map(lambda x: _to(x, device), state_dict["transform_state"])
+        saved = state_dict["transform_state"]
+        if saved is None:  # saved before the first step
+            self.transform_state = None
+            return
+        values = [p.detach() for p in self._params()]
+        template = self.transform.init(values)
+        if len(tree_leaves(template)) != len(saved):
+            raise ValueError(
+                f"the saved state has {len(saved)} entries but this optimizer's has {len(tree_leaves(template))}: "
+                "it was saved with another transform or other parameters"
+            )
+        device = values[0].device if values else None
+        leaves = iter(saved)
+        self.transform_state = tree_map(lambda _: _to(next(leaves), device), template)
 
 
 def _clone(x):
