@@ -178,7 +178,7 @@ BAD_HYPERPARAMETERS = (
 @pytest.mark.parametrize(
     "name, kwargs, error, fragments",
     BAD_HYPERPARAMETERS,
-    ids=[f"{name}-{'-'.join(map(str, kwargs.values()))}" for name, kwargs, *_ in BAD_HYPERPARAMETERS],
+    ids=[f"{name}-{'-'.join(fragments)}" for name, _, _, fragments in BAD_HYPERPARAMETERS],
 )
 def test_bad_hyperparameters_raise_errors_that_name_them(name, kwargs, error, fragments):
     with pytest.raises(error) as info:
@@ -198,6 +198,7 @@ def test_bad_hyperparameters_raise_errors_that_name_them(name, kwargs, error, fr
         (lambda: optim.add_decayed_weights(-0.5), ["weight_decay", "-0.5"]),
         (lambda: optim.scale_by_lr(-1e-3), ["lr", "-0.001"]),
     ],
+    ids=lambda case: "-".join(case) if isinstance(case, list) else None,
 )
 def test_bad_options_of_the_building_blocks(make, fragments):
     with pytest.raises(ValueError) as info:

@@ -143,6 +143,7 @@ def test_schedules_accept_an_array_of_base_learning_rates():
         (lambda: schedules.inverse_time(0.1, decay=-0.5), ValueError, ["lr_decay", "-0.5"]),
         (lambda: schedules.linear_warmup(0.1, warmup_steps=-3), ValueError, ["warmup_steps", "-3"]),
     ],
+    ids=lambda case: "-".join(case) if isinstance(case, list) else None,
 )
 def test_schedules_reject_bad_arguments(make, error, fragments):
     with pytest.raises(error) as info:
