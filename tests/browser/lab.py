@@ -1,0 +1,255 @@
+"""Drive a real JupyterLab in headless Chromium (Debian's /usr/bin/chromium) with Playwright.
+
+Used by tests/browser/test_jupyterlab.py. Kept apart from the tests so that the checks (what
+counts as "a notebook works in the browser") are one function, :func:`check_notebook`, which the
+tests apply both to the course and to a deliberately broken notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server on 127.0.0.1 with a random token, serving ``root``, with its own HOME."""
+
+    def __init__(self, root: Path, home: Path):
+        self.root, self.home = root, home
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = home / "lab-settings"
+        notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        notification.parent.mkdir(parents=True, exist_ok=True)
+        notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        env = dict(os.environ)
+        env.pop("MPLBACKEND", None)  # kernels must show figures inline
+        env.update(HOME=str(home), IPYTHONDIR=str(home / "ipython"), MPLCONFIGDIR=str(home / "mpl"),
+                   JUPYTER_CONFIG_DIR=str(home / "jcfg"), JUPYTER_RUNTIME_DIR=str(home / "jrun"),
+                   JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"))  # fmt: skip
+        cmd = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None", "--ServerApp.open_browser=False",
+        ]  # fmt: skip
+        self.log = open(home / "lab.log", "w")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=root)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited: {(home / 'lab.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.close()
+        raise RuntimeError("jupyter lab did not start within 60 s")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def copy_course(src: Path, dst: Path, folders=("notebooks", "exercises", "solutions")) -> Path:
+    for folder in folders:
+        if (src / folder).is_dir():
+            shutil.copytree(src / folder, dst / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return dst
+
+
+def browser_context(playwright, profile: Path):
+    ctx = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000}
+    )
+    ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|blob:|data:).*"), lambda route: route.abort())
+    return ctx
+
+
+OPEN_AND_RUN = """
+async (path) => {
+  const app = window.jupyterapp;
+  const limit = (promise, ms, what) => Promise.race([promise,
+    new Promise((_, reject) => setTimeout(() => reject(new Error(what + ' timed out')), ms))]);
+  const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  await limit(panel.context.ready, 60000, 'opening the notebook');
+  await limit(panel.sessionContext.ready, 60000, 'starting the kernel');
+  // the toolbar says "idle" before the kernel can run cells: wait for its kernel-info reply
+  await limit(panel.sessionContext.session.kernel.info, 60000, 'kernel info');
+  app.shell.activateById(panel.id);
+  await limit(app.commands.execute('notebook:run-all-cells'), 240000, 'Run All');
+  const cells = panel.content.widgets.filter(c => c.model.type === 'code');
+  const outputs = cells.map(c => ({source: c.model.sharedModel.getSource(),
+                                   count: c.model.executionCount,
+                                   outputs: c.model.outputs.toJSON()}));
+  return {status: panel.sessionContext.session.kernel.status, cells: outputs};
+}
+"""
+
+CLOSE = """
+async () => {
+  const w = window.jupyterapp.shell.currentWidget;
+  if (w && w.sessionContext) { await w.sessionContext.shutdown(); w.dispose(); }
+}
+"""
+
+
+@dataclass
+class Report:
+    notebook: str
+    problems: list = field(default_factory=list)
+    images: int = 0
+    widgets: int = 0
+    live_plots: int = 0
+    roundtrips_ms: list = field(default_factory=list)
+
+
+def _panel(page):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").last
+
+
+def _roundtrip(page, img, action, timeout_ms=5000):
+    """Milliseconds from ``action()`` (a key press or a drag) until the figure's image changes."""
+    handle = img.element_handle()
+    page.evaluate(
+        """(img) => { window.__rt = new Promise((resolve) => {
+             const before = img.src; const t0 = performance.now();
+             const obs = new MutationObserver(() => { if (img.src !== before) { obs.disconnect(); resolve(performance.now() - window.__t0); } });
+             obs.observe(img, {attributes: true, attributeFilter: ['src']});
+             setTimeout(() => { obs.disconnect(); resolve(null); }, %d); }); }""" % timeout_ms,
+        handle,
+    )
+    page.evaluate("() => { window.__t0 = performance.now(); }")
+    action()
+    return page.evaluate("() => window.__rt")
+
+
+def check_notebook(page, base_url, token, path: str, screenshot: Path | None = None, keypresses=3) -> Report:
+    """Open ``path`` in JupyterLab, Run All through the UI, and check what a reader would see."""
+    report = Report(path)
+    page.goto(f"{base_url}/lab?token={token}&reset")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60000)
+    page.wait_for_selector(".jp-LabShell", timeout=60000)
+    result = page.evaluate(OPEN_AND_RUN, path)
+    model_images = 0
+    for cell in result["cells"]:
+        if cell["count"] is None:
+            report.problems.append(f"cell never ran: {cell['source'][:80]!r}")
+        for out in cell["outputs"]:
+            if out["output_type"] == "error":
+                report.problems.append(f"error output {out.get('ename')}: {out.get('evalue', '')[:200]}")
+            data = out.get("data", {})
+            model_images += "image/png" in data
+            if "application/vnd.jupyter.widget-view+json" in data:
+                report.widgets += 1
+    panel = _panel(page)
+    # give widget views a moment to render before judging them
+    deadline = time.time() + 20
+    while time.time() < deadline and "Loading widget" in panel.inner_text():
+        time.sleep(0.2)
+    text = panel.inner_text()
+    if "Loading widget" in text:
+        report.problems.append("a widget stayed at 'Loading widget...'")
+    if "Error displaying widget" in text or "Error rendering output" in text:
+        report.problems.append("a widget failed to render")
+    if re.search(r"^\s*(VBox|HBox|interactive|LivePlot)\(", text, re.M):
+        report.problems.append("a widget was shown as a text repr instead of a control")
+    rendered = panel.locator(".jp-RenderedImage img")
+    report.images = rendered.count()
+    if report.images != model_images:
+        report.problems.append(f"{model_images} figures in the outputs but {report.images} images on screen")
+    for i in range(report.images):
+        ok = rendered.nth(i).evaluate("(img) => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0")
+        if not ok:
+            report.problems.append(f"figure {i} did not render as an image")
+    controls = panel.locator(".jupyter-widgets.widget-slider, .jupyter-widgets.widget-dropdown, .jupyter-widgets.widget-toggle-buttons")
+    if report.widgets and controls.count() == 0:
+        report.problems.append("widget outputs exist but no control is on screen")
+    lives = panel.locator("img.course-live-plot")
+    report.live_plots = lives.count()
+    for i in range(report.live_plots):
+        img = lives.nth(i)
+        box = img.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')][1]")
+        handle = box.locator(".noUi-handle").first
+        if handle.count() == 0:
+            continue  # a live plot driven by dropdowns / buttons only
+        handle.scroll_into_view_if_needed()
+        for _ in range(keypresses):
+            ms = None
+            for key in ("ArrowRight", "ArrowLeft"):
+                handle.focus()
+                ms = _roundtrip(page, img, lambda key=key: handle.press(key))
+                if ms is not None:
+                    break
+            if ms is None:
+                report.problems.append(f"live plot {i}: the keyboard moved the slider but the figure did not change")
+                break
+            report.roundtrips_ms.append(ms)
+        if i == 0:  # the mouse: drag the first slider's handle
+            b = handle.bounding_box()
+
+            def drag(b=b):
+                page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+                page.mouse.down()
+                page.mouse.move(b["x"] - 40, b["y"] + b["height"] / 2, steps=4)
+                page.mouse.up()
+
+            ms = _roundtrip(page, img, drag)
+            if ms is None:
+                def drag_right(b=b):
+                    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+                    page.mouse.down()
+                    page.mouse.move(b["x"] + 60, b["y"] + b["height"] / 2, steps=4)
+                    page.mouse.up()
+
+                ms = _roundtrip(page, img, drag_right)
+            if ms is None:
+                report.problems.append("dragging the slider with the mouse did not change the figure")
+            else:
+                report.roundtrips_ms.append(ms)
+    if result["status"] not in ("idle",):
+        report.problems.append(f"kernel ended {result['status']!r}, not idle")
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=False)
+    page.evaluate(CLOSE)
+    return report
+
+
+def summarize(roundtrips: list) -> dict:
+    if not roundtrips:
+        return {"n": 0}
+    return {"n": len(roundtrips), "median_ms": statistics.median(roundtrips), "worst_ms": max(roundtrips)}
+
+
+def temporary_home() -> Path:
+    return Path(tempfile.mkdtemp(prefix="course-lab-"))

@@ -1,0 +1,95 @@
+"""The course in a real JupyterLab in a real browser (headless Debian Chromium via Playwright).
+
+Each lecture is opened, run with "Run All", and checked as a reader would see it: no errors, every
+figure an image, every widget a real control, and sliders (keyboard and mouse) that change their
+figure. Screenshots and widget round-trip times go to artifacts/browser/.
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .lab import CHROMIUM, Lab, browser_context, check_notebook, copy_course, summarize
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+LECTURES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+ROUNDTRIPS = {}
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        f"browser tests need Debian's Chromium at {CHROMIUM}: install it with `apt-get install chromium` "
+        "(.ci/run does this)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no `playwright install` needed)")
+
+
+def _new_notebook(cells):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _broken_notebooks(folder: Path):
+    folder.mkdir()
+    setup = "%matplotlib inline\nfrom matplotlib.figure import Figure\nfrom course_utils import widgets"
+    frozen = (
+        "fig = Figure(figsize=(3, 2))\nax = fig.subplots()\nax.plot([0, 1], [0, 1])\n"
+        "def update(lr):\n    pass  # deliberately broken: ignores the slider\n"
+        "widgets.live_plot(fig, update, lr=widgets.log_slider('lr', 0.1, -3, 0))"
+    )
+    nbformat.write(_new_notebook([setup, frozen]), folder / "frozen_widget.ipynb")
+    nbformat.write(_new_notebook([setup, "1 / 0"]), folder / "error_cell.ipynb")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = copy_course(ROOT, tmp_path_factory.mktemp("course"))
+    _broken_notebooks(root / "broken")
+    server = Lab(root, tmp_path_factory.mktemp("home"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab, tmp_path_factory):
+    with sync_api.sync_playwright() as p:
+        ctx = browser_context(p, tmp_path_factory.mktemp("profile"))
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.set_default_timeout(60000)
+        yield page
+        ctx.close()
+    if ROUNDTRIPS:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        summary = {name: summarize(times) for name, times in ROUNDTRIPS.items()}
+        (ARTIFACTS / "widget_roundtrips.json").write_text(json.dumps({"summary": summary, "raw_ms": ROUNDTRIPS}, indent=1))
+        print("\nWidget round trip in the browser (slider change -> new figure on screen):")
+        for name, s in summary.items():
+            if s["n"]:
+                print(f"  {name:32s} median {s['median_ms']:6.1f} ms  worst {s['worst_ms']:6.1f} ms  ({s['n']} moves)")
+
+
+@pytest.mark.parametrize("name", LECTURES)
+def test_lecture_runs_in_jupyterlab(page, lab, name):
+    report = check_notebook(page, lab.url, lab.token, f"notebooks/{name}.ipynb", ARTIFACTS / f"{name}.png")
+    ROUNDTRIPS[name] = report.roundtrips_ms
+    assert report.problems == []
+    assert report.images >= 1
+    source = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
+    if "live_plot(" in source:
+        assert report.live_plots >= 1 and report.roundtrips_ms, "interactive figures were not exercised"
+
+
+def test_a_widget_that_ignores_its_slider_is_caught(page, lab):
+    report = check_notebook(page, lab.url, lab.token, "broken/frozen_widget.ipynb")
+    assert report.live_plots == 1
+    assert any("did not change" in p for p in report.problems), report.problems
+
+
+def test_an_error_output_is_caught(page, lab):
+    report = check_notebook(page, lab.url, lab.token, "broken/error_cell.ipynb")
+    assert any("ZeroDivisionError" in p for p in report.problems), report.problems
