@@ -53,3 +53,24 @@ def test_under_a_schedule_the_two_conventions_differ():
     np.testing.assert_allclose(lr_first, sutskever(params, grads, lr), rtol=1e-12, atol=1e-14)
     # when lr drops, torch's buffer still carries the old gradients at the new (small) lr
     assert np.max(np.abs(torch_style[-1] - lr_first[-1])) > 0.1
+
+
+def test_batched_zero_momentum_row_is_plain_sgd_even_with_dampening():
+    import numpy as np
+
+    from course_utils import optim
+
+    rng = np.random.default_rng(0)
+    grads = rng.standard_normal((20, 2, 3))
+    p0 = rng.standard_normal((2, 3))
+    batched = optim.sgd(lr=0.1, momentum=np.array([[0.0], [0.9]]), dampening=0.5)
+    p, state = p0.copy(), batched.init(p0)
+    for g in grads:
+        u, state = batched.update(g, state, p)
+        p = optim.apply_updates(p, u)
+    for row, single in enumerate([optim.sgd(lr=0.1), optim.sgd(lr=0.1, momentum=0.9, dampening=0.5)]):
+        q, s = p0[row].copy(), single.init(p0[row])
+        for g in grads:
+            u, s = single.update(g[row], s, q)
+            q = optim.apply_updates(q, u)
+        np.testing.assert_allclose(p[row], q, rtol=1e-12)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .. import backend
 from ..tree import tree_map, tree_unzip
 from .core import Transform, hyperparameter
@@ -28,6 +30,9 @@ def trace(momentum=0.9, dampening=0.0, nesterov=False) -> Transform:
     """
     momentum = hyperparameter(momentum, "momentum")
     dampening = hyperparameter(dampening, "dampening")
+    if not isinstance(momentum, float):
+        # in a batched run, a configuration with momentum 0 is plain SGD, as in torch: no dampening
+        dampening = np.where(momentum == 0, 0.0, dampening)
 
     def init(params):
         return TraceState(t=0, b=tree_map(backend.zeros_like, params))
