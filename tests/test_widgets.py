@@ -1,3 +1,4 @@
+import ipywidgets
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -49,3 +50,46 @@ def test_time_all_live_plots_moves_every_control():
     assert all(r["n"] >= 5 and 0 < r["median_s"] <= r["max_s"] for r in report)
     assert live.values() == {"a": 1, "b": 0.1}  # put back afterwards
     assert {a for a, _ in calls} >= {0, 10}
+
+
+def _pixels(live):
+    return np.asarray(live.canvas.buffer_rgba()).copy()
+
+
+def _two_panel(blit):
+    fn = problems.rosenbrock()
+    fig = Figure(figsize=(8, 3.5))
+    ax1, ax2 = fig.subplots(1, 2)
+    start = optimize(optim.adam(lr=0.1), fn, fn.start, 100)
+    _, lines = plots.trajectories(fn, {"Adam": start}, ax=ax1, legend=False)
+    _, curves = plots.loss_curves({"Adam": start}, ax=ax2)
+    title = ax1.set_title("lr = 0.1")
+
+    def update(lr, rescale):
+        traj = optimize(optim.adam(lr=lr), fn, fn.start, 100, verbose=False)
+        lines["Adam"].set_data(traj.params[:, 0], traj.params[:, 1])
+        curves["Adam"].set_ydata(traj.losses)
+        title.set_text(f"lr = {lr:.3g}")
+        if rescale:
+            ax2.set_ylim(1e-6, 100)
+
+    controls = {"lr": widgets.log_slider("lr", 0.1, -3, 0), "rescale": ipywidgets.Checkbox(value=False)}
+    return widgets.LivePlot(fig, update, controls, blit=blit)
+
+
+def test_blitted_frames_equal_full_redraws():
+    live, reference = _two_panel(blit=True), _two_panel(blit=False)
+    live.controls["lr"].value = 0.01  # learns which artists change (the title did not at first)
+    draws = live.full_draws
+    for v in (0.02, 0.03, 0.3):
+        live.controls["lr"].value = v
+        reference.controls["lr"].value = v
+    assert live.full_draws == draws  # blitted, not redrawn
+    assert reference.full_draws == 4  # one per redraw without blitting
+    blitted, full = _pixels(live), _pixels(reference)
+    assert blitted.shape == full.shape
+    assert np.mean(np.any(blitted != full, axis=-1)) < 0.002  # the same picture (up to draw order)
+    live.controls["rescale"].value = True  # axis limits change: the background must be redrawn
+    assert live.full_draws == draws + 1
+    reference.controls["rescale"].value = True
+    assert np.mean(np.any(_pixels(live) != _pixels(reference), axis=-1)) < 0.002
