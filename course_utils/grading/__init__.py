@@ -1,0 +1,17 @@
+"""Exercises: instant feedback in the notebook, and the data the batch grader shares with it.
+
+In a notebook::
+
+    from course_utils.grading import check, hint
+    check("adam_step", adam_step)   # public checks, with the likely mistake named
+    hint("adam_step")               # hint level 1; call again for levels 2 and 3
+
+The instructor's tools (building releases, hidden checks, the batch grader) live in
+``course_utils.instructor``, which is not part of the student release.
+"""
+
+from .feedback import CheckResult, check, evaluate, hint
+from .questions import ASSIGNMENTS, QUESTIONS
+from .tuning import evaluate_config
+
+__all__ = ["ASSIGNMENTS", "QUESTIONS", "CheckResult", "check", "evaluate", "evaluate_config", "hint"]

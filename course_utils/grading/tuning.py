@@ -1,0 +1,133 @@
+"""The tuning exercise (ex09): a configuration is judged by the validation loss it reaches.
+
+A configuration is plain data, e.g. ``{"optimizer": "adam", "lr": 0.01, "batch_size": 64,
+"schedule": "cosine"}``. The grader rebuilds the optimizer from it with
+:mod:`course_utils.optim` and trains it itself, so the result cannot be faked; the same
+function lets students try configurations in the notebook.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from .questions import TUNING
+
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax")
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "inverse_sqrt")
+_RESERVED = {"optimizer", "lr", "batch_size", "schedule", "warmup_steps"}
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says why."""
+
+
+def _number(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def build(config: dict, steps: int | None = None):
+    """``(transform, batch_size)`` for a configuration; raises :class:`ConfigError` with a clear message."""
+    from course_utils import optim
+    from course_utils.optim import schedules
+
+    steps = steps or TUNING["steps"]
+    if not isinstance(config, dict):
+        raise ConfigError(f"the configuration must be a dict, got {type(config).__name__}")
+    name = config.get("optimizer")
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
+    if "lr" not in config:
+        raise ConfigError("the configuration needs a learning rate: 'lr'")
+    lr = _number(config["lr"], "lr")
+    if lr <= 0:
+        raise ConfigError(f"lr must be positive, got {lr:g}")
+    batch_size = config.get("batch_size")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= TUNING["max_batch_size"]
+    ):
+        raise ConfigError(f"batch_size must be an integer from 1 to {TUNING['max_batch_size']}, got {batch_size!r}")
+    schedule = config.get("schedule", "constant")
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
+    if schedule == "cosine":
+        lr = schedules.cosine_decay(lr, steps)
+    elif schedule == "warmup_cosine":
+        warmup = config.get("warmup_steps", 20)
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or not 1 <= warmup < steps:
+            raise ConfigError(f"warmup_steps must be an integer from 1 to {steps - 1}, got {warmup!r}")
+        lr = schedules.linear_warmup(schedules.cosine_decay(lr, steps), warmup)
+    elif schedule == "inverse_sqrt":
+        lr = schedules.inverse_sqrt(lr)
+    factory = getattr(optim, name)
+    allowed = [p for p in inspect.signature(factory).parameters if p not in ("lr", "maximize")]
+    kwargs = {}
+    for key, value in config.items():
+        if key in _RESERVED:
+            continue
+        if key not in allowed:
+            raise ConfigError(f"{name} has no setting {key!r}; it accepts {', '.join(allowed)}")
+        if isinstance(value, bool):
+            kwargs[key] = value
+        elif isinstance(value, (list, tuple)):
+            kwargs[key] = tuple(_number(v, f"{key}[{i}]") for i, v in enumerate(value))
+        else:
+            kwargs[key] = _number(value, key)
+    try:
+        transform = factory(lr=lr, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"optim.{name} rejected the configuration: {exc}") from exc
+    return transform, batch_size
+
+
+_PROBLEM = {}
+
+
+def problem():
+    """The model to tune: the course's MLP on the digits."""
+    if "mlp" not in _PROBLEM:
+        from course_utils import problems
+
+        _PROBLEM["mlp"] = problems.mlp(hidden=TUNING["hidden"])
+    return _PROBLEM["mlp"]
+
+
+def evaluate_config(config: dict, seed: int = 0) -> float:
+    """Validation loss after the step budget, from initial weights and minibatch order ``seed``.
+
+    A run whose weights stop being finite counts as ``inf`` (diverged).
+    """
+    from course_utils.optim import apply_updates
+
+    transform, batch_size = build(config)
+    prob = problem()
+    w = prob.init(seed)
+    state = transform.init(w)
+    batches = prob.minibatches(batch_size, seed)
+    with _one_thread(), np.errstate(all="ignore"):
+        for _ in range(TUNING["steps"]):
+            updates, state = transform.update(prob.grad(w, next(batches)), state, w)
+            w = apply_updates(w, updates)
+            if not np.all(np.isfinite(w)):
+                return math.inf
+        loss = float(prob.loss(w, "val"))
+    return loss if np.isfinite(loss) else math.inf
+
+
+def _one_thread():
+    """Small matrices: one BLAS thread is faster, and fair to a shared machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
