@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .drivers import describe_error
+
 FLOAT32_RTOL, FLOAT32_ATOL = 1e-4, 1e-5
 
 
@@ -41,7 +43,7 @@ def _fmt_shape(shape):
 def compare_case(result, expected, question, case) -> tuple[bool, str]:
     """``(passed, message)``; the message names what is wrong without showing expected values."""
     if result["error"] is not None:
-        return False, f"raised {result['error']}"
+        return False, describe_error(result["error"])
     if result["mutated"]:
         names = ", ".join(f"`{n}`" for n in result["mutated"])
         return False, f"changed its input {names} in place"
@@ -94,21 +96,25 @@ def matches(result, variant, question, case) -> bool:
     return compared > 0
 
 
-def diagnose(failures, question) -> str | None:
+def diagnose(failures, question, passed_variants=()) -> str | None:
     """The known mistake that explains the failed cases best, as a message, or None.
 
     ``failures`` is a list of ``(result, variants, case)`` for the failed cases, where
     ``variants`` maps a variant id to its stored result on that case (only variants that differ
     from the correct answer there are stored). A variant is named when it reproduces every
-    failed case it differs on, and at least one.
+    failed case, and it does not differ from the correct answer on any case the answer passed
+    (``passed_variants``: the stored variants of the passed cases).
     """
     if any(r["mutated"] for r, _, _ in failures) and "mutates" in question.mistakes:
         return question.mistakes["mutates"]
     value_failures = [f for f in failures if f[0]["error"] is None or any(v.get("error") for v in f[1].values())]
     if not value_failures:
         return None
+    ruled_out = {vid for variants in passed_variants for vid in variants}
     best, best_count = None, 0
     for vid in question.mistakes:
+        if vid in ruled_out:
+            continue
         count, ok = 0, True
         for result, variants, case in value_failures:
             if vid not in variants:

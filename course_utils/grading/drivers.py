@@ -129,6 +129,9 @@ def _to_backend(value, case):
     return torch.as_tensor(value).to(dtype=dtype, device=case.get("device", "cpu"))
 
 
+BAD_RETURN = "BadReturnValue: "
+
+
 class OutputError(Exception):
     """The function returned something of the wrong form."""
 
@@ -142,6 +145,8 @@ def _describe(x) -> str:
 
 
 def _as_float_array(x, name):
+    if x is None:
+        raise OutputError(f"`{name}` is None: did you forget to `return` it?")
     if _is_torch(x):
         if x.device.type == "meta":
             return None
@@ -222,6 +227,11 @@ def _call(fn, question, args):
     return fn(*positional)
 
 
+def describe_error(error: str) -> str:
+    """An error string as a sentence fragment: "raised ValueError: ..." or the bad-return explanation."""
+    return error[len(BAD_RETURN) :] if error.startswith(BAD_RETURN) else f"raised {error}"
+
+
 def error_text(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
@@ -246,6 +256,8 @@ def run_case(fn, question, case) -> dict:
             result["outputs"], result["info"] = outputs, info
     except NotImplementedError as exc:
         result["error"], result["not_implemented"] = error_text(exc), True
+    except OutputError as exc:
+        result["error"] = f"{BAD_RETURN}{exc}"[:MAX_ERROR_CHARS]
     except (Exception, SystemExit) as exc:  # the student's code may raise anything, even SystemExit
         result["error"] = error_text(exc)
     return result
@@ -309,6 +321,8 @@ def run_config(fn) -> dict:
         result["config"] = sanitize_config(value)
     except NotImplementedError as exc:
         result["error"], result["not_implemented"] = error_text(exc), True
+    except OutputError as exc:
+        result["error"] = f"{BAD_RETURN}{exc}"[:MAX_ERROR_CHARS]
     except (Exception, SystemExit) as exc:
         result["error"] = error_text(exc)
     return result

@@ -132,7 +132,7 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
         return _evaluate_config(q, answer, time_limit)
     cases = public_data(q.assignment)["questions"][name]
     result = CheckResult(name, q.title, "failed")
-    failures = []
+    failures, passed_variants = [], []
     try:
         with _time_limit(time_limit), np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NaN/inf are reported in words below
@@ -144,8 +144,10 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
                     return result
                 ok, message = compare_case(res, _expected(entry["expected"]), q, case)
                 result.lines.append((ok, case["label"], message))
-                if not ok:
-                    variants = {vid: _expected(v) | {"error": v.get("error")} for vid, v in entry["variants"].items()}
+                variants = {vid: _expected(v) | {"error": v.get("error")} for vid, v in entry["variants"].items()}
+                if ok:
+                    passed_variants.append(variants)
+                else:
                     failures.append((res, variants, case))
     except _Timeout:
         result.status, result.note = "timeout", f"{time_limit:g} s"
@@ -153,7 +155,7 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
     if result.status != "timeout":
         result.status = "passed" if not failures else "failed"
     if failures:
-        result.diagnosis = diagnose(failures, q)
+        result.diagnosis = diagnose(failures, q, passed_variants)
     return result
 
 
@@ -166,7 +168,7 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
         result.status = "not-implemented"
         return result
     if res["error"]:
-        result.lines.append((False, "returns a configuration", f"raised {res['error']}"))
+        result.lines.append((False, "returns a configuration", drivers.describe_error(res["error"])))
         return result
     try:
         with _time_limit(time_limit):

@@ -240,8 +240,7 @@ _add(
         ),
         mistakes={
             **_MOMENTUM_COMMON,
-            "heavy_ball": "you returned the heavy-ball step (params - lr * buf). Nesterov steps along grad + momentum * buf.",
-            "old_buf": "your look-ahead used the *old* buffer. torch uses the updated one: grad + momentum * buf_new.",
+            "heavy_ball": "you returned the heavy-ball step, params - lr * buf (the same as using the *old* buffer in the look-ahead). Nesterov steps along grad + momentum * buf_new.",
         },
     ),
     _q(

@@ -157,7 +157,7 @@ def _grade_function(q, qplan, code, settings, cache) -> dict:
         entry["status"], entry["detail"] = outcome.status, outcome.detail
         entry["cases"] = [{"label": c["label"], "passed": False, "message": outcome.detail} for c in qplan["cases"]]
         return entry
-    failures, passed = [], 0
+    failures, passed, passed_cases = [], 0, []
     if all(r["not_implemented"] for r in outcome.cases):
         entry["status"], entry["detail"] = "not-implemented", "raises NotImplementedError"
     for i, (case, expected, res) in enumerate(zip(qplan["cases"], qplan["expected"], outcome.cases, strict=True)):
@@ -166,8 +166,11 @@ def _grade_function(q, qplan, code, settings, cache) -> dict:
         entry["cases"].append({"label": case["label"], "passed": bool(ok), "message": "ok" if ok else message})
         if not ok:
             failures.append((res, _variants_for(q, case, expected, cache, (q.name, i)), case))
+        else:
+            passed_cases.append((i, case, expected))
     if failures and entry["status"] == "ok":
-        entry["diagnosis"] = diagnose(failures, q)
+        passed_variants = [_variants_for(q, c, e, cache, (q.name, i)) for i, c, e in passed_cases]
+        entry["diagnosis"] = diagnose(failures, q, passed_variants)
     if any(r["mutated"] for r in outcome.cases):
         entry["status"] = "mutates-inputs"
     entry["points"] = round(q.points * passed / max(len(qplan["cases"]), 1), 2)
@@ -200,11 +203,8 @@ def _grade_config(q, qplan, code, settings) -> dict:
         entry["cases"] = fail("not implemented")
         return entry
     if res["error"] is not None:
-        entry["status"], entry["detail"], entry["cases"] = (
-            "error",
-            f"raised {res['error']}",
-            fail(f"raised {res['error']}"),
-        )
+        message = drivers.describe_error(res["error"])
+        entry["status"], entry["detail"], entry["cases"] = "error", message, fail(message)
         return entry
     entry["config"] = res["config"]
     passed = 0

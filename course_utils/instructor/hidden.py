@@ -180,11 +180,6 @@ def _nes_heavy_ball(params, grad, buf, lr, momentum=0.9):
     return momentum_step(params, grad, buf, lr, momentum)
 
 
-def _nes_old_buf(params, grad, buf, lr, momentum=0.9):
-    new = momentum * buf + grad
-    return params - lr * (grad + momentum * buf), new
-
-
 def _nes_sutskever(params, grad, buf, lr, momentum=0.9):
     buf = momentum * buf + lr * grad
     return params - (lr * grad + momentum * buf), buf
@@ -551,7 +546,6 @@ VARIANTS = {
         "dampened": _nes_dampened,
         "not_carried": _nes_not_carried,
         "heavy_ball": _nes_heavy_ball,
-        "old_buf": _nes_old_buf,
         "mutates": _nes_mutates,
     },
     "adagrad_step": {
@@ -850,6 +844,12 @@ def public_cases(name: str) -> list[dict]:
                 args=_adam_args(p3, g3, _a(0.01, -0.02, 0.03), _a(1e-3, 2e-3, 3e-3), 3),
                 backend="torch",
                 dtype="float32",
+            ),
+            _case(
+                "torch float64, zero gradients at t = 1",
+                args=_adam_args(p3, z3, z3, z3, 1),
+                backend="torch",
+                dtype="float64",
             ),
             _case(
                 "torch float32 on the 'meta' device (no data: no NumPy allowed)",
