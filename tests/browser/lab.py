@@ -153,12 +153,18 @@ def _roundtrip(page, img, action, timeout_ms=5000):
     return page.evaluate("() => window.__rt")
 
 
+def open_lab(page, base_url, token):
+    """Load JupyterLab with a fresh workspace and wait until every plugin has started."""
+    page.goto(f"{base_url}/lab?token={token}&reset")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60000)
+    page.evaluate("async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }")
+    page.wait_for_selector(".jp-LabShell", timeout=60000)
+
+
 def check_notebook(page, base_url, token, path: str, screenshot: Path | None = None, keypresses=3) -> Report:
     """Open ``path`` in JupyterLab, Run All through the UI, and check what a reader would see."""
     report = Report(path)
-    page.goto(f"{base_url}/lab?token={token}&reset")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60000)
-    page.wait_for_selector(".jp-LabShell", timeout=60000)
+    open_lab(page, base_url, token)
     result = page.evaluate(OPEN_AND_RUN, path)
     model_images = 0
     for cell in result["cells"]:
@@ -253,3 +259,48 @@ def summarize(roundtrips: list) -> dict:
 
 def temporary_home() -> Path:
     return Path(tempfile.mkdtemp(prefix="course-lab-"))
+
+
+OPEN = """
+async (path) => {
+  const app = window.jupyterapp;
+  const limit = (promise, ms, what) => Promise.race([promise,
+    new Promise((_, reject) => setTimeout(() => reject(new Error(what + ' timed out')), ms))]);
+  const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  await limit(panel.context.ready, 60000, 'opening the notebook');
+  await limit(panel.sessionContext.ready, 60000, 'starting the kernel');
+  await limit(panel.sessionContext.session.kernel.info, 60000, 'kernel info');
+  app.shell.activateById(panel.id);
+  return panel.content.widgets.map(c => c.model.sharedModel.getSource());
+}
+"""
+
+RUN_ALL = """
+async () => {
+  const app = window.jupyterapp;
+  await Promise.race([app.commands.execute('notebook:run-all-cells'),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('Run All timed out')), 240000))]);
+  const panel = app.shell.currentWidget;
+  return panel.content.widgets.map(c => ({source: c.model.sharedModel.getSource(),
+    outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : []}));
+}
+"""
+
+
+def answer_exercise(page, base_url, token, path: str, function: str, answer: str) -> list:
+    """Open an exercise, type ``answer`` over the cell defining ``function`` (keyboard, as a student
+    would), Run All, and return every cell's source and outputs."""
+    open_lab(page, base_url, token)
+    sources = page.evaluate(OPEN, path)
+    index = next(i for i, s in enumerate(sources) if f"def {function}(" in s)
+    cell = _panel(page).locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    editor = cell.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(answer)
+    page.keyboard.press("Escape")
+    cells = page.evaluate(RUN_ALL)
+    page.evaluate(CLOSE)
+    return cells

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .lab import CHROMIUM, Lab, browser_context, check_notebook, copy_course, summarize
+from .lab import CHROMIUM, Lab, answer_exercise, browser_context, check_notebook, copy_course, summarize
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +93,16 @@ def test_a_widget_that_ignores_its_slider_is_caught(page, lab):
 def test_an_error_output_is_caught(page, lab):
     report = check_notebook(page, lab.url, lab.token, "broken/error_cell.ipynb")
     assert any("ZeroDivisionError" in p for p in report.problems), report.problems
+
+
+def test_a_student_answers_an_exercise_and_the_check_passes(page, lab):
+    solution = nbformat.read(ROOT / "solutions" / "ex02_gradient_descent.ipynb", as_version=4)
+    answer = next(c.source for c in solution.cells if c.cell_type == "code" and "def gd_step(" in c.source)
+    cells = answer_exercise(page, lab.url, lab.token, "exercises/ex02_gradient_descent.ipynb", "gd_step", answer)
+    typed = next(c for c in cells if "def gd_step(" in c["source"])
+    assert typed["source"].strip() == answer.strip() and "NotImplementedError" not in typed["source"]
+    check = next(c for c in cells if 'check("gd_step"' in c["source"])
+    text = "".join(o.get("text", "") for o in check["outputs"])
+    assert "public checks passed" in text and "not implemented" not in text, text
+    other = next(c for c in cells if 'check("numerical_gradient"' in c["source"])
+    assert "not implemented yet" in "".join(o.get("text", "") for o in other["outputs"])  # untouched answers stay stubs
