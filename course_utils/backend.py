@@ -113,3 +113,10 @@ def stack(arrays, axis=-1):
 
 def exp(x):
     return x.exp() if is_torch(x) else np.exp(x)
+
+
+def broadcast_to(x, shape):
+    """A new (writable) array of ``shape`` holding ``x`` broadcast."""
+    if is_torch(x):
+        return x.expand(*shape).clone()
+    return np.broadcast_to(x, shape).copy()

@@ -70,6 +70,9 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
     def gradient(x):
         return problem.grad(x, next(batches)) if batches is not None else problem.grad(x)
 
+    batch = np.shape(backend.to_numpy(problem.f(x)))
+    if batch != tuple(x.shape[:-1]):  # the problem itself is batched (e.g. an array of kappas)
+        x = backend.broadcast_to(x, (*np.broadcast_shapes(batch, tuple(x.shape[:-1])), x.shape[-1]))
     state = transform.init(x)
     g = gradient(x)
     updates, state = transform.update(g, state, x)

@@ -80,3 +80,18 @@ def test_bad_arguments():
         optimize(lambda g: g, fn, fn.start, 10)
     with pytest.raises(ValueError, match="steps"):
         optimize(optim.sgd(), fn, fn.start, -1)
+
+
+def test_a_batched_problem_broadcasts_the_start_point():
+    class Quadratics:  # f = 0.5 * kappa * |x|^2 for three kappas at once
+        kappa = np.array([1.0, 10.0, 100.0])[:, None]
+
+        def f(self, x):
+            return 0.5 * (self.kappa * x * x).sum(-1)
+
+        def grad(self, x):
+            return self.kappa * x
+
+    traj = optimize(optim.sgd(lr=0.01), Quadratics(), np.array([1.0, 1.0]), 10)
+    assert traj.params.shape == (11, 3, 2)
+    np.testing.assert_allclose(traj.final_params[:, 0], (1 - 0.01 * Quadratics.kappa[:, 0]) ** 10)
