@@ -54,15 +54,17 @@ def compare_case(result, expected, question, case) -> tuple[bool, str]:
                 return False, f"returned a {got} as `{name}`; expected a {want}"
     rtol, atol_rel = tolerances(question, case)
     wrong = []
-    for name, want in expected["outputs"].items():
+    ordered = sorted(expected["outputs"], key=lambda n: n == "update")  # the derived step is checked last
+    for name in ordered:
+        want = expected["outputs"][name]
         if want is None:
             continue
         got = result["outputs"].get(name)
+        if name == "update" and (got is None or got.shape != want.shape or not np.all(np.isfinite(got))):
+            continue  # already reported through the returned value itself
         if got is None:
             return False, f"returned no value for `{name}`"
         if got.shape != want.shape:
-            if name == "update":
-                continue  # reported through `params`
             return False, f"`{name}` has shape {_fmt_shape(got.shape)}; expected {_fmt_shape(want.shape)}"
         if not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
             return False, f"`{name}` contains NaN or inf"
@@ -74,7 +76,8 @@ def compare_case(result, expected, question, case) -> tuple[bool, str]:
     name, got, want = next(w for w in wrong if w[0] == names[0])
     with np.errstate(invalid="ignore", over="ignore"):
         err = float(np.nanmax(np.abs(got - want)))
-    label = ", ".join(f"`{n}`" if n != "update" else "the step (new params - params)" for n in names)
+    first = question.returns[0] if question.returns else "params"
+    label = ", ".join(f"`{n}`" if n != "update" else f"the step (new {first} - {first})" for n in names)
     verb = "differ" if len(names) > 1 else "differs"
     return False, f"{label} {verb} from the expected value (largest difference {err:.1e})"
 

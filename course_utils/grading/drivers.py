@@ -249,10 +249,12 @@ def run_case(fn, question, case) -> dict:
             value = _call(fn, question, args)
             result["mutated"] = _mutated(args, snap)
             outputs, info = normalize(value, question)
-            if "params" in outputs and "params" in args and outputs["params"] is not None:
-                before = _as_float_array(args["params"], "params")
-                if before is not None and before.shape == outputs["params"].shape:
-                    outputs["update"] = outputs["params"] - before
+            first = question.returns[0] if question.returns else None
+            if first in outputs and first in args and outputs[first] is not None:
+                # the change is compared on its own scale: a step of 1e-9 on parameters of size 1 still counts
+                before = _as_float_array(args[first], first)
+                if before is not None and before.shape == outputs[first].shape:
+                    outputs["update"] = outputs[first] - before
             result["outputs"], result["info"] = outputs, info
     except NotImplementedError as exc:
         result["error"], result["not_implemented"] = error_text(exc), True

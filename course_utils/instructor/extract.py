@@ -145,18 +145,24 @@ def read_submission(path) -> Submission:
         return sub
     text = raw.decode("utf-8", errors="replace")
     try:
-        nb = nbformat.reads(text, as_version=4)
-        cells = list(nb.cells)
-    except Exception:  # noqa: BLE001 - anything nbformat dislikes: fall back to plain JSON
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        sub.readable, sub.error = False, "not a notebook (invalid JSON)"
+        return sub
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if isinstance(cells, list):  # nbformat 4: read the cells as they are, even if the file is not quite valid
         try:
-            data = json.loads(text)
-            cells = data.get("cells") if isinstance(data, dict) else None
-            if not isinstance(cells, list):
-                raise ValueError("no cells")
-        except (ValueError, RecursionError):
-            sub.readable, sub.error = False, "not a notebook (invalid JSON or no cells)"
-            return sub
-        sub.flags.append("malformed-notebook")
+            nbformat.validate(nbformat.from_dict(data))
+        except Exception:  # noqa: BLE001 - any validation problem is only worth a flag
+            sub.flags.append("malformed-notebook")
+    elif isinstance(data, dict) and "worksheets" in data:  # nbformat 3: let nbformat upgrade it
+        try:
+            cells = list(nbformat.reads(text, as_version=4).cells)
+        except Exception:  # noqa: BLE001
+            cells = None
+    if not isinstance(cells, list):
+        sub.readable, sub.error = False, "not a notebook (no cells)"
+        return sub
     for i, cell in enumerate(cells):
         if not isinstance(cell, dict):
             continue

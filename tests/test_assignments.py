@@ -1,0 +1,154 @@
+"""One source, two releases: exercises/ and solutions/ are in sync with assignments/source/, leak nothing,
+and the student release carries no instructor material yet still gives instant feedback."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_utils.grading import ASSIGNMENTS, QUESTIONS
+from course_utils.instructor import build
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = sorted(p.stem for p in build.SOURCE_DIR.glob("ex*.ipynb"))
+
+
+def _cells(path):
+    return [(c.cell_type, c.source) for c in nbformat.read(path, as_version=4).cells]
+
+
+def test_every_assignment_has_a_source():
+    assert NAMES == sorted(ASSIGNMENTS) and len(NAMES) == 8
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("rebuilt")
+    build.build_notebooks(dest)
+    return dest
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("folder", ["exercises", "solutions"])
+def test_committed_release_matches_a_fresh_build(rebuilt, folder, name):
+    assert _cells(ROOT / folder / f"{name}.ipynb") == _cells(rebuilt / folder / f"{name}.ipynb"), (
+        f"{folder}/{name}.ipynb is out of date: run `python -m course_utils.assignments build --only {name}`"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_solution_text_leaks_into_exercises(name):
+    source = nbformat.read(build.SOURCE_DIR / f"{name}.ipynb", as_version=4)
+    answers = build.solution_lines(source)
+    assert answers, "the source has no answer regions"
+    exercise = (ROOT / "exercises" / f"{name}.ipynb").read_text()
+    text = "\n".join(src for _, src in _cells(ROOT / "exercises" / f"{name}.ipynb"))
+    lines = {line.strip() for line in text.splitlines()}
+    leaked = [a for a in answers if a in lines]
+    assert leaked == []
+    for marker in ("BEGIN SOLUTION", "END SOLUTION"):
+        assert marker not in exercise and marker not in (ROOT / "solutions" / f"{name}.ipynb").read_text()
+
+
+def test_markers_must_balance():
+    with pytest.raises(build.MarkerError, match="never closed"):
+        build.transform_cell_source("def f():\n    # BEGIN SOLUTION\n    return 1", "code", "exercise")
+    with pytest.raises(build.MarkerError, match="without"):
+        build.transform_cell_source("x\n<!-- END SOLUTION -->", "markdown", "exercise")
+
+
+def test_stubs():
+    src = "def f(x):\n    '''doc'''\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n"
+    assert build.transform_cell_source(src, "code", "exercise") == (
+        "def f(x):\n    '''doc'''\n    # YOUR CODE HERE\n    raise NotImplementedError\n"
+    )
+    assert build.transform_cell_source(src, "code", "solution") == "def f(x):\n    '''doc'''\n    return x\n"
+    assert build.transform_cell_source("# BEGIN SOLUTION\nplot()\n# END SOLUTION", "code", "exercise") == (
+        "# YOUR CODE HERE"
+    )
+    md = "<!-- answer: w -->\n<!-- BEGIN SOLUTION -->\nBecause.\n<!-- END SOLUTION -->"
+    assert build.transform_cell_source(md, "markdown", "exercise") == "<!-- answer: w -->\nYOUR ANSWER HERE"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_structure_and_committed_outputs(name):
+    for folder, expect in (("solutions", "public checks passed"), ("exercises", "not implemented yet")):
+        nb = nbformat.read(ROOT / folder / f"{name}.ipynb", as_version=4)
+        first, last = nb.cells[0].source, nb.cells[-1].source
+        assert first.startswith("# Exercise ") and "## Learning goals" in first
+        instructions = " ".join(nb.cells[1].source.split())
+        assert instructions.startswith("## Instructions") and "hidden, randomized checks grade" in instructions
+        assert last.startswith("## Submit")
+        for q in ASSIGNMENTS[name]:
+            question = QUESTIONS[q]
+            if question.kind == "written":
+                assert any(f"<!-- answer: {q} -->" in c.source for c in nb.cells if c.cell_type == "markdown"), q
+                continue
+            cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(f'check("{q}",')]
+            assert len(cells) == 1, q
+            out = "".join(o.get("text", "") for o in cells[0].outputs)
+            assert expect in out, (folder, q, out)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.execution_count is not None, "commit executed notebooks"
+                assert not [o for o in cell.outputs if o.output_type == "error" or o.get("name") == "stderr"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_public_check_data_is_in_sync(name):
+    committed = json.loads((build.PUBLIC_DATA_DIR / f"{name}.json").read_text())
+    fresh = json.loads(build.dumps_public_data(build.public_data(name)))
+
+    def same(a, b, path="") -> None:
+        assert type(a) is type(b) or {type(a), type(b)} <= {int, float}, path
+        if isinstance(a, dict):
+            assert sorted(a) == sorted(b), path
+            for k in a:
+                same(a[k], b[k], f"{path}/{k}")
+        elif isinstance(a, list):
+            assert len(a) == len(b), path
+            if a and all(isinstance(x, (int, float)) for x in a + b):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True, err_msg=path)
+            else:
+                for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                    same(x, y, f"{path}[{i}]")
+        elif isinstance(a, float):
+            np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=path)
+        else:
+            assert a == b, path
+
+    same(committed, fresh)
+
+
+def test_student_release(tmp_path):
+    out = build.release(tmp_path / "release")
+    assert (out / "exercises" / "ex08_adam.ipynb").is_file()
+    assert (out / "course_utils" / "grading" / "public_data" / "ex08_adam.json").is_file()
+    for absent in ("solutions", "assignments", "course_utils/instructor", "course_utils/grade.py",
+                   "course_utils/assignments.py", "tests", "INSTRUCTORS.md"):  # fmt: skip
+        assert not (out / absent).exists(), absent
+    assert build.release_leaks(out) == []
+    with pytest.raises(FileExistsError):
+        build.release(out)
+    # check() works from the release alone, and the instructor modules are really gone
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        # a development checkout installed with `pip install -e .` maps course_utils.* back to the checkout
+        "sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in getattr(f, '__module__', '')]\n"
+        "import course_utils, course_utils.grading as g\n"
+        "assert course_utils.__file__.startswith(sys.argv[1])\n"
+        "def adam_step(params, grads, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):\n"
+        "    b1, b2 = betas\n"
+        "    m = b1 * m + (1 - b1) * grads\n"
+        "    v = b2 * v + (1 - b2) * grads * grads\n"
+        "    return params - lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)) ** 0.5 + eps), m, v\n"
+        "g.check('adam_step', adam_step)\n"
+        "try:\n    import course_utils.instructor\nexcept ImportError:\n    print('no instructor tools')\n"
+    )
+    run = subprocess.run([sys.executable, "-I", "-c", script, str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "7 of 7 public checks passed" in run.stdout and "no instructor tools" in run.stdout
