@@ -73,13 +73,17 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
     batch = np.shape(backend.to_numpy(problem.f(x)))
     if batch != tuple(x.shape[:-1]):  # the problem itself is batched (e.g. an array of kappas)
         x = backend.broadcast_to(x, (*np.broadcast_shapes(batch, tuple(x.shape[:-1])), x.shape[-1]))
-    state = transform.init(x)
     g = gradient(x)
+    # Hyperparameter arrays widen the batch, some only from the second step on (momentum's
+    # buffer starts as g_1): probe two updates, then start for real on the full batch shape.
+    shape, probe = tuple(x.shape), transform.init(x)
+    for _ in range(2):
+        u, probe = transform.update(g, probe, x)
+        shape = tuple(np.broadcast_shapes(shape, tuple(u.shape)))
+    if shape != tuple(x.shape):
+        x, g = backend.broadcast_to(x, shape), backend.broadcast_to(g, shape)
+    state = transform.init(x)
     updates, state = transform.update(g, state, x)
-    if tuple(updates.shape) != tuple(x.shape):  # hyperparameter arrays widened the batch
-        x = backend.copy(x + 0 * updates)
-        state = transform.init(x)
-        updates, state = transform.update(backend.copy(g + 0 * updates), state, x)
 
     shape = tuple(x.shape)
     params = np.empty((steps + 1, *shape))

@@ -95,3 +95,13 @@ def test_a_batched_problem_broadcasts_the_start_point():
     traj = optimize(optim.sgd(lr=0.01), Quadratics(), np.array([1.0, 1.0]), 10)
     assert traj.params.shape == (11, 3, 2)
     np.testing.assert_allclose(traj.final_params[:, 0], (1 - 0.01 * Quadratics.kappa[:, 0]) ** 10)
+
+
+def test_momentum_arrays_widen_the_batch_from_the_second_step():
+    fn = problems.quadratic(kappa=10)
+    mus = np.array([0.0, 0.5, 0.9])
+    traj = optimize(optim.sgd(lr=0.01, momentum=mus[:, None]), fn, fn.start, 20)
+    assert traj.params.shape == (21, 3, 2)
+    for k, mu in enumerate(mus):
+        single = optimize(optim.sgd(lr=0.01, momentum=float(mu)), fn, fn.start, 20)
+        np.testing.assert_allclose(traj.params[:, k], single.params, rtol=1e-12)
