@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import math
+import multiprocessing
 import platform
 import re
 import runpy
@@ -354,7 +355,10 @@ def grade_batch(paths, out: Path, settings: Settings, jobs: int = 1, force: bool
     if todo:
         plan = make_plan(settings)
         if jobs > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(plan, settings)) as pool:
+            # fork: workers inherit the plan (its cases may hold rebuilt functions) and the loaded data sets.
+            # Only grading processes are forked here; student code always starts in a fresh interpreter.
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(plan, settings)) as pool:
                 done = zip(todo, pool.map(_work, [str(p) for p, _ in todo]), strict=True)
                 for (path, sid), record in done:
                     _save(out, sid, record, key, settings)
