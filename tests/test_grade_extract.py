@@ -81,3 +81,21 @@ def test_malformed_but_json_notebook_is_still_read(tmp_path):
     sub = read_submission(path)
     assert sub.readable and "malformed-notebook" in sub.flags
     assert assemble(sub, "g")[0] == "def g():\n    return 5\n"
+
+
+def test_lambda_definitions_and_answers_without_their_marker(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("g = lambda x: x + 1"),
+        nbformat.v4.new_markdown_cell("### Question · why it works (written, 2 points)\n\nExplain."),
+        nbformat.v4.new_markdown_cell("**Your answer:**\n\nI deleted the marker comment."),
+        nbformat.v4.new_markdown_cell("Another answer, marker gone but metadata kept."),
+    ]
+    nb.cells[3].metadata["course"] = {"answer": "other"}
+    path = tmp_path / "s.ipynb"
+    nbformat.write(nb, path)
+    sub = read_submission(path, {"why": "why it works", "other": "not in this notebook"})
+    assert assemble(sub, "g")[0] == "g = lambda x: x + 1\n"
+    assert sub.written == {"other": "Another answer, marker gone but metadata kept.",
+                           "why": "I deleted the marker comment."}  # fmt: skip
+    assert "answer-found-by-heading:why" in sub.flags

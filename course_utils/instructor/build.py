@@ -28,6 +28,8 @@ from course_utils.grading import drivers
 from course_utils.grading.compare import compare_case
 from course_utils.grading.questions import ASSIGNMENTS, QUESTIONS
 
+from .extract import ANSWER_MARK
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIR = ROOT / "assignments" / "source"
 PUBLIC_DATA_DIR = ROOT / "course_utils" / "grading" / "public_data"
@@ -115,6 +117,9 @@ def make_release_notebook(source_nb, target: str, name: str):
             new = nbformat.v4.new_raw_cell(source)
         new.id = cell.get("id") or f"cell-{i}"
         new.metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution", "collapsed", "scrolled")}
+        answer = ANSWER_MARK.search(source) if cell.cell_type == "markdown" else None
+        if answer:  # a second way to find the answer if the student deletes the comment
+            new.metadata["course"] = {"answer": answer.group(1)}
         nb.cells.append(new)
     return nb
 

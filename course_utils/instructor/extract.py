@@ -92,6 +92,8 @@ def _bound_names(node) -> tuple | None:
         if node.value is None or not all(isinstance(t, ast.Name) for t in targets):
             return None
         names = tuple(t.id for t in targets)
+        if isinstance(node.value, ast.Lambda):  # gd_step = lambda x, grad, lr: ...
+            return names
         try:
             ast.literal_eval(node.value)
             return names
@@ -131,8 +133,13 @@ def _collect(src: str, cell_index: int, into: dict) -> bool:
     return True
 
 
-def read_submission(path) -> Submission:
-    """Parse a notebook file; never raises (an unreadable file gives ``readable=False``)."""
+def read_submission(path, headings: dict | None = None) -> Submission:
+    """Parse a notebook file; never raises (an unreadable file gives ``readable=False``).
+
+    Written answers are found by their ``<!-- answer: id -->`` comment, else by the cell's
+    ``course.answer`` metadata, else (``headings``: id -> question title) as the cell right after
+    the markdown cell that holds the question's heading.
+    """
     path = Path(path)
     sub = Submission(path)
     try:
@@ -184,7 +191,29 @@ def read_submission(path) -> Submission:
             if answer_id:
                 body = ANSWER_PROMPT.sub("", ANSWER_MARK.sub("", src)).strip()
                 sub.written[answer_id] = body
+    for answer_id, title in (headings or {}).items():
+        if answer_id in sub.written:
+            continue
+        for i, cell in enumerate(cells[:-1]):
+            nxt = cells[i + 1]
+            if (
+                isinstance(cell, dict)
+                and isinstance(nxt, dict)
+                and title in _source(cell)
+                and "(written" in _source(cell)
+            ):
+                if nxt.get("cell_type") in ("markdown", "raw"):
+                    sub.written[answer_id] = ANSWER_PROMPT.sub("", _source(nxt)).strip()
+                    sub.flags.append(f"answer-found-by-heading:{answer_id}")
+                break
     return sub
+
+
+def _defines_callable(d: Definition) -> bool:
+    node = ast.parse(d.code).body[0]
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
+        isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+    )
 
 
 def assemble(sub: Submission, function: str) -> tuple[str | None, list]:
@@ -194,10 +223,7 @@ def assemble(sub: Submission, function: str) -> tuple[str | None, list]:
     """
     flags = []
     table = sub.definitions
-    if function not in table or not any(
-        isinstance(ast.parse(d.code).body[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        for d in table[function][-1:]
-    ):
+    if function not in table or not any(_defines_callable(d) for d in table[function][-1:]):
         if function in sub.fallback:
             table = {**sub.definitions, function: sub.fallback[function]}
             flags.append(f"retyped-cell:{function}")

@@ -232,7 +232,8 @@ def _grade_config(q, qplan, code, settings) -> dict:
 def grade_submission(path: Path, plan: dict, settings: Settings, cache=None) -> dict:
     """Grade one notebook; never raises for anything the notebook contains."""
     cache = {} if cache is None else cache
-    sub = extract.read_submission(path)
+    headings = {q.name: q.title for q in questions_of(settings.assignment) if q.kind == "written"}
+    sub = extract.read_submission(path, headings)
     record = {
         "submission": str(path),
         "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else "",
