@@ -23,7 +23,7 @@ OPTIMIZER_COLORS = {
     "adamax": "#DDCC77",
     "l-bfgs": "#4477AA",
 }
-_FALLBACK = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB"]
+_FALLBACK = ["#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB"]  # none is a course colour
 
 
 def color(name: str) -> str:
@@ -33,7 +33,7 @@ def color(name: str) -> str:
     """
     key = name.lower().replace("_", "-").strip()
     for candidate in sorted(OPTIMIZER_COLORS, key=len, reverse=True):
-        if key == candidate or key.startswith(candidate + " ") or key.startswith(candidate + ",") or key.startswith(candidate + "("):
+        if key == candidate or any(key.startswith(candidate + sep) for sep in " ,(-+"):
             return OPTIMIZER_COLORS[candidate]
     return _FALLBACK[sum(map(ord, key)) % len(_FALLBACK)]
 
@@ -87,7 +87,13 @@ def contour(problem, ax=None, levels=25, resolution=200, log=True, bounds=None):
 
 
 def _path(run):
-    return np.asarray(run.params if hasattr(run, "params") else run)
+    path = np.asarray(run.params if hasattr(run, "params") else run)
+    if path.ndim != 2 or path.shape[1] != 2:
+        raise ValueError(
+            f"a path must have shape (steps + 1, 2), got {path.shape}; for a batched run pass one of its runs, "
+            "e.g. traj.params[:, i]"
+        )
+    return path
 
 
 def trajectories(problem, runs: dict, ax=None, title=None, legend=True, **contour_kw):
@@ -118,7 +124,10 @@ def loss_curves(runs: dict, ax=None, log=True, xlabel="step", ylabel="loss", tit
     ax = _ax(ax)
     lines = {}
     for name, run in runs.items():
-        y = np.asarray(getattr(run, "val_losses" if val else "losses", run))
+        y = getattr(run, "val_losses" if val else "losses", run)
+        if y is None:
+            raise ValueError(f"run {name!r} has no validation losses (only dataset problems record them)")
+        y = np.asarray(y)
         (lines[name],) = ax.plot(np.arange(len(y)), y, color=color(name), lw=1.8, label=name)
     if log:
         ax.set_yscale("log")

@@ -7,6 +7,8 @@ lets :func:`course_utils.optimize` run thousands of optimizer configurations in 
 
 from __future__ import annotations
 
+import numbers
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -104,6 +106,8 @@ def quadratic(kappa=10.0, angle=0.0) -> TestFunction:
     (the 2/L bound, L = kappa). Adaptive methods rescale each *coordinate*, so they only help
     when the valley is aligned with the axes.
     """
+    if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not isinstance(angle, numbers.Real):
+        raise TypeError(f"kappa and angle must be numbers, got {kappa!r} and {angle!r}")
     if not np.isfinite(kappa) or kappa < 1:
         raise ValueError(f"kappa must be >= 1, got {kappa}")
     theta = np.deg2rad(angle)

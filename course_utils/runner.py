@@ -71,7 +71,7 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
         return problem.grad(x, next(batches)) if batches is not None else problem.grad(x)
 
     batch = np.shape(backend.to_numpy(problem.f(x)))
-    if batch != tuple(x.shape[:-1]):  # the problem itself is batched (e.g. an array of kappas)
+    if batch != tuple(x.shape[:-1]):  # the problem itself is batched (its f returns one loss per run)
         x = backend.broadcast_to(x, (*np.broadcast_shapes(batch, tuple(x.shape[:-1])), x.shape[-1]))
     g = gradient(x)
     # Hyperparameter arrays widen the batch, some only from the second step on (momentum's
@@ -135,7 +135,8 @@ def _divergence_message(diverged, diverged_at, losses) -> str:
     if diverged.ndim == 0:
         return (
             f"Diverged at step {int(diverged_at)}: the loss stopped being a finite number. "
-            "The run was frozen at its last finite point (try a smaller learning rate)."
+            "The run was frozen at its last finite point (a learning rate too large, or 0/0 such as eps=0 "
+            "with a zero gradient)."
         )
     n, total = int(diverged.sum()), diverged.size
     first = int(diverged_at[diverged].min())

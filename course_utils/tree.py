@@ -62,6 +62,11 @@ def tree_map(fn, tree, *rest):
     """Apply ``fn`` leaf by leaf to trees of the same structure (the first tree decides it)."""
     if isinstance(tree, dict):
         return {key: tree_map(fn, tree[key], *(r[key] for r in rest)) for key in tree}
+    if isinstance(tree, (list, tuple)) and any(len(r) != len(tree) for r in rest):
+        lengths = ", ".join(str(len(r)) for r in (tree, *rest))
+        raise ValueError(
+            f"trees of different lengths ({lengths}): was the optimizer state made by init() for these parameters?"
+        )
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # a NamedTuple, e.g. an optimizer state
         return type(tree)(*(tree_map(fn, *items) for items in zip(tree, *rest)))
     if isinstance(tree, (list, tuple)):

@@ -83,6 +83,8 @@ class LivePlot:
         changed = {a for ax in self.fig.axes for a in ax.get_children() if a.stale and _visible_content(a)}
         layout = self._layout_key()
         axis_changed = any(a.stale for ax in self.fig.axes for a in ax.get_children() if isinstance(a, Axis))
+        # figure-level artists (suptitle, fig.text, fig.legend) are part of the background
+        axis_changed |= any(a.stale and _visible_content(a) for a in self.fig.get_children() if a not in self.fig.axes)
         reuse = (
             self.blit and self._background is not None and layout == self._layout and not axis_changed
             and changed <= self._animated

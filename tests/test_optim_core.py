@@ -371,3 +371,23 @@ def test_scalar_hyperparameters_become_python_floats():
     updates, _ = opt.update(p, opt.init(p), p)
     assert updates.dtype == np.float32
     assert math.isclose(float(updates[0]), -0.1, rel_tol=1e-6)
+
+
+def test_state_for_other_parameters_is_refused_with_a_clear_message():
+    import numpy as np
+
+    from course_utils import optim
+
+    opt = optim.sgd(lr=0.1, momentum=0.9)
+    state = opt.init([np.zeros(2)])
+    with pytest.raises(ValueError, match="init"):
+        opt.update([np.ones(2), np.ones(2)], state)
+
+
+def test_apply_updates_keeps_the_parameter_dtype():
+    import numpy as np
+
+    from course_utils import optim
+
+    p = np.ones(3, dtype=np.float32)
+    assert optim.apply_updates(p, np.full(3, 0.1)).dtype == np.float32

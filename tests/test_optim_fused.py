@@ -116,3 +116,20 @@ def test_cuda_fast_path_matches_cpu():
             x, state = optim.step(transform, g.to(device), state, x)
         results.append(x.cpu())
     torch.testing.assert_close(results[0], results[1], rtol=1e-5, atol=1e-6)
+
+
+def test_fast_path_pairs_dict_leaves_by_key_and_checks_shapes():
+    rng = np.random.default_rng(2)
+    params = {"a": rng.standard_normal(4), "b": rng.standard_normal(6)}
+    grads = {"b": rng.standard_normal(6), "a": rng.standard_normal(4)}  # other key order
+    transform = optim.adam(lr=0.1)
+    fast, _ = optim.step(transform, grads, transform.init({k: v.copy() for k, v in params.items()}),
+                         {k: v.copy() for k, v in params.items()})  # fmt: skip
+    updates, _ = transform.update(grads, transform.init(params), params)
+    slow = optim.apply_updates(params, updates)
+    for key in params:
+        np.testing.assert_allclose(fast[key], slow[key], rtol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        optim.step(transform, np.ones((3, 2)), transform.init(np.ones((2, 3))), np.ones((2, 3)))
+    with pytest.raises(TypeError):
+        optim.step(transform, [np.ones(2)], transform.init([np.ones(2), np.ones(2)]), [np.ones(2), np.ones(2)])

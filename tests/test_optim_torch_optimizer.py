@@ -226,3 +226,18 @@ def test_sparse_gradients_are_refused():
 def test_it_wants_a_transform():
     with pytest.raises(TypeError, match="transform must be a course_utils.optim.Transform, got Adam"):
         TorchOptimizer(make_model().parameters(), torch.optim.Adam(make_model().parameters()))
+
+
+def test_new_parameter_groups_after_the_first_step_are_refused():
+    import torch
+
+    from course_utils import optim
+
+    w = torch.nn.Parameter(torch.ones(2))
+    opt = optim.TorchOptimizer([w], optim.adam(lr=0.1))
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))]})  # fine before any step
+    for p in opt.param_groups[0]["params"] + opt.param_groups[1]["params"]:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    with pytest.raises(ValueError, match="first step"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(3))]})

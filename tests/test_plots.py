@@ -41,3 +41,16 @@ def test_heatmap_marks_best_and_checks_shape():
     with pytest.raises(ValueError, match="shape"):
         plots.heatmap(values.T, np.arange(3), np.arange(2), ax=ax)
     plt.close(fig)
+
+
+def test_plots_explain_bad_runs():
+    fn = problems.rosenbrock()
+    batched = optimize(optim.adam(lr=np.array([[0.01], [0.1]])), fn, fn.start, 5)
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"traj.params\[:, i\]"):
+        plots.trajectories(fn, {"Adam": batched}, ax=ax)
+    with pytest.raises(ValueError, match="no validation losses"):
+        plots.loss_curves({"Adam": optimize(optim.adam(), fn, fn.start, 5)}, ax=ax, val=True)
+    plt.close(fig)
+    assert plots.color("Adam-L2") == plots.color("Adam") and plots.color("SGD+momentum") == plots.color("SGD")
+    assert plots.color("mystery") not in plots.OPTIMIZER_COLORS.values()

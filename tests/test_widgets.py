@@ -93,3 +93,19 @@ def test_blitted_frames_equal_full_redraws():
     assert live.full_draws == draws + 1
     reference.controls["rescale"].value = True
     assert np.mean(np.any(_pixels(live) != _pixels(reference), axis=-1)) < 0.002
+
+
+def test_figure_level_text_changes_are_redrawn():
+    fig = Figure(figsize=(3, 2))
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    title = fig.suptitle("a = 1")
+
+    def update(a):
+        line.set_ydata([0, a])
+        title.set_text(f"a = {a}")
+
+    live = widgets.live_plot(fig, update, a=widgets.slider("a", 1, 0, 5, 1))
+    before = live.full_draws
+    live.controls["a"].value = 3
+    assert live.full_draws == before + 1  # the suptitle is in the background: redraw it

@@ -67,7 +67,14 @@ def chain(*transforms: Transform) -> Transform:
 def apply_updates(params, updates):
     """``params + updates``, leaf by leaf (a new tree; the inputs are not modified)."""
     check_like(updates, params, "updates")
-    return tree_map(lambda p, u: p + u, params, updates)
+    return tree_map(_add_keeping_dtype, params, updates)
+
+
+def _add_keeping_dtype(p, u):
+    new = p + u
+    if new.dtype != p.dtype:  # e.g. float64 gradients for float32 parameters: parameters keep their dtype
+        new = new.to(p.dtype) if backend.is_torch(new) else new.astype(p.dtype)
+    return new
 
 
 # --- hyperparameter validation ---------------------------------------------------------------

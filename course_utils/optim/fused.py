@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import backend
-from ..tree import tree_leaves
+from ..tree import check_like, tree_map
 from .core import apply_updates
 
 BLOCK = 1 << 16  # elements per block: five float32 blocks stay within a core's L2 cache
@@ -96,6 +96,7 @@ def step(transform, grads, state, params):
     ``apply_updates(params, update(...))``. With the fast path ``params`` and ``state`` are
     overwritten and returned.
     """
+    check_like(grads, params, "grads")
     fast = getattr(transform, "fused", None)
     if fast is not None:
         result = fast(grads, state, params)
@@ -113,12 +114,14 @@ def fused_adam(lr, betas, eps):
         if not all(isinstance(h, float) for h in (beta1, beta2, eps)) or not (callable(lr) or isinstance(lr, float)):
             return None
         adam_state, count = state
-        leaves = [tree_leaves(x) for x in (params, grads, adam_state.m, adam_state.v)]
+        quads = []  # (p, g, m, v) of each parameter, paired by the tree's structure (dict keys, positions)
+        tree_map(lambda *quad: quads.append(quad), params, grads, adam_state.m, adam_state.v)
+        leaves = [list(group) for group in zip(*quads)]
         on_torch = _torch_eligible(leaves)
         views = None if on_torch else [[_flat_view(x) for x in group] for group in leaves]
         if not on_torch and (
             any(x is None for group in views for x in group)
-            or any(len({a.dtype for a in quad}) != 1 or len({a.size for a in quad}) != 1 for quad in zip(*views))
+            or any(len({a.dtype for a in quad}) != 1 or len({a.shape for a in quad}) != 1 for quad in zip(*views))
         ):
             return None
         t = adam_state.t + 1
@@ -154,6 +157,6 @@ def _torch_eligible(leaves) -> bool:
     for quad in zip(*leaves):
         if any(x.requires_grad or x.is_sparse or x.dtype not in (torch.float32, torch.float64) for x in quad):
             return False
-        if len({(x.dtype, x.device, tuple(x.shape)) for x in quad}) != 1:
+        if len({(x.dtype, x.device, tuple(x.shape)) for x in quad}) != 1 or quad[0].device.type not in ("cpu", "cuda"):
             return False
     return True

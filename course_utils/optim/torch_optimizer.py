@@ -19,6 +19,10 @@ class TorchOptimizer(torch.optim.Optimizer):
     ``zero_grad``, ``step(closure)``, ``state_dict`` and ``load_state_dict`` behave as in
     torch.optim. The transform's state lives in ``optimizer.transform_state`` (on the
     parameters' device); all parameters are updated together, so each needs a gradient.
+
+    Hyperparameters live in the transform, not in ``param_groups``: use a schedule from
+    :mod:`course_utils.optim.schedules` as ``lr`` instead of a ``torch.optim.lr_scheduler``, and
+    add parameter groups only before the first step.
     """
 
     def __init__(self, params, transform: Transform):
@@ -27,6 +31,14 @@ class TorchOptimizer(torch.optim.Optimizer):
         super().__init__(params, defaults={})
         self.transform = transform
         self.transform_state = None
+
+    def add_param_group(self, param_group):
+        if getattr(self, "transform_state", None) is not None:
+            raise ValueError(
+                "TorchOptimizer cannot take new parameters after its first step: its state was made for the "
+                "old ones. Create a new TorchOptimizer with all parameters instead."
+            )
+        super().add_param_group(param_group)
 
     def _params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]
