@@ -96,6 +96,7 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
         val_losses[0] = problem.loss(params[0], "val")
     alive = np.isfinite(losses[0])
     diverged_at = np.where(alive, -1, 0)
+    nan_update = np.zeros(alive.shape, dtype=bool)  # diverged through 0/0 rather than overflow
 
     for k in range(1, steps + 1):
         if k > 1:
@@ -104,6 +105,7 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
         loss = backend.to_numpy(problem.f(x_new))
         ok = np.isfinite(loss) & np.all(np.isfinite(backend.to_numpy(x_new)), axis=-1)
         diverged_at = np.where(alive & ~ok, k, diverged_at)
+        nan_update |= alive & ~ok & np.any(np.isnan(backend.to_numpy(updates)), axis=-1)
         alive = alive & ok
         keep = alive[..., None]
         x = backend.where(_like_mask(keep, x), x_new, x)
@@ -119,7 +121,7 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
 
     diverged = diverged_at >= 0
     if verbose and diverged.any():
-        print(_divergence_message(diverged, diverged_at, losses))
+        print(_divergence_message(diverged, diverged_at, nan_update))
     return Trajectory(params, losses, diverged, diverged_at, val_losses)
 
 
@@ -131,12 +133,15 @@ def _like_mask(mask, x):
     return mask
 
 
-def _divergence_message(diverged, diverged_at, losses) -> str:
+def _divergence_message(diverged, diverged_at, nan_update) -> str:
     if diverged.ndim == 0:
         return (
             f"Diverged at step {int(diverged_at)}: the loss stopped being a finite number. "
-            "The run was frozen at its last finite point (a learning rate too large, or 0/0 such as eps=0 "
-            "with a zero gradient)."
+            + (
+                "The update itself was NaN (a 0/0, such as eps=0 with a zero gradient?); the run was frozen there."
+                if nan_update
+                else "The run was frozen at its last finite point (try a smaller learning rate)."
+            )
         )
     n, total = int(diverged.sum()), diverged.size
     first = int(diverged_at[diverged].min())

@@ -105,3 +105,10 @@ def test_momentum_arrays_widen_the_batch_from_the_second_step():
     for k, mu in enumerate(mus):
         single = optimize(optim.sgd(lr=0.01, momentum=float(mu)), fn, fn.start, 20)
         np.testing.assert_allclose(traj.params[:, k], single.params, rtol=1e-12)
+
+
+def test_a_nan_update_is_explained_as_0_over_0(capsys):
+    fn = problems.quadratic(kappa=10)
+    traj = optimize(optim.adam(lr=0.1, eps=0.0), fn, np.array([1.0, 0.0]), 5)
+    assert traj.diverged and traj.diverged_at == 1
+    assert "0/0" in capsys.readouterr().out
