@@ -73,7 +73,11 @@ def adam_step(n, repeat):
         q, fstate = optim.step(transform, g, fstate, q)
 
     rows["NumPy, optim.step (in place, cache-blocked)"] = timeit(fast, repeat)
-    for label, kw in [("single-tensor", {"foreach": False}), ("foreach", {"foreach": True}), ("fused", {"fused": True})]:
+    for label, kw in [
+        ("single-tensor", {"foreach": False}),
+        ("foreach", {"foreach": True}),
+        ("fused", {"fused": True}),
+    ]:
         w = torch.nn.Parameter(torch.from_numpy(p0.copy()))
         w.grad = torch.from_numpy(g.copy())
         opt = torch.optim.Adam([w], lr=1e-3, **kw)
@@ -99,7 +103,7 @@ def adam_cuda(n, repeat):
         w.grad = torch.randn(n, device="cuda")
         opt = make([w])
 
-        def go():
+        def go(opt=opt):
             opt.step()
             torch.cuda.synchronize()
 
@@ -127,12 +131,17 @@ def widgets_in_notebooks(paths, n):
     import nbformat
     from nbclient import NotebookClient
 
-    code = f"import json\nfrom course_utils.widgets import time_all_live_plots\nprint('@@' + json.dumps(time_all_live_plots({n})))"
+    code = (
+        "import json\nfrom course_utils.widgets import time_all_live_plots\n"
+        f"print('@@' + json.dumps(time_all_live_plots({n})))"
+    )
     results = {}
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         nb.cells.append(nbformat.v4.new_code_cell(code))
-        client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        )
         client.execute()
         text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
         line = [ln for ln in text.splitlines() if ln.startswith("@@")]
@@ -160,15 +169,18 @@ def machine():
                 break
     except OSError:
         pass
+    cuda = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "torch": torch.__version__, "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}  # fmt: skip
+            "torch": torch.__version__, "cuda": cuda}  # fmt: skip
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Course performance benchmarks")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that everything runs")
     parser.add_argument("--out", type=Path, help="where to write the JSON results")
-    parser.add_argument("--notebooks", nargs="*", type=Path, help="notebooks whose widgets to time (default: all lectures)")
+    parser.add_argument(
+        "--notebooks", nargs="*", type=Path, help="notebooks whose widgets to time (default: all lectures)"
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
     n = 100_000 if smoke else 10_000_000
@@ -212,12 +224,19 @@ def main(argv=None):
     for name, rows_ in widget_times.items():
         for r in rows_:
             flag = "" if r["median_s"] <= 0.1 else "  <-- over 100 ms"
-            print(f"  {name:32s} {r['control']:14s} median {r['median_s'] * 1e3:6.1f} ms  worst {r['max_s'] * 1e3:6.1f} ms{flag}")
+            print(
+                f"  {name:32s} {r['control']:14s} median {r['median_s'] * 1e3:6.1f} ms  "
+                f"worst {r['max_s'] * 1e3:6.1f} ms{flag}"
+            )
     times = recorded_notebook_times()
     report["notebook_seconds_recorded"] = times
     known = [t for t in times.values() if t is not None]
-    print(f"\nNotebooks (execution time recorded when last executed): {len(known)} notebooks, {sum(known):.0f} s in all")
-    out = args.out or (ROOT / "benchmarks" / "results" / ("smoke.json" if smoke else f"{platform.node() or 'machine'}.json"))
+    print(
+        f"\nNotebooks (execution time recorded when last executed): {len(known)} notebooks, {sum(known):.0f} s in all"
+    )
+    out = args.out or (
+        ROOT / "benchmarks" / "results" / ("smoke.json" if smoke else f"{platform.node() or 'machine'}.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     print(f"Results written to {out}")

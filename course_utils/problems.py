@@ -8,9 +8,8 @@ lets :func:`course_utils.optimize` run thousands of optimizer configurations in 
 from __future__ import annotations
 
 import numbers
-
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -56,7 +55,9 @@ def rosenbrock(a=1.0, b=100.0) -> TestFunction:
         x, y = _xy(x)
         return backend.stack([-2 * (a - x) - 4 * b * x * (y - x**2), 2 * b * (y - x**2)])
 
-    return TestFunction("rosenbrock", f, grad, np.array([[a, a * a]]), ((-2.0, 2.0), (-1.0, 3.0)), np.array([-1.5, 2.0]))
+    return TestFunction(
+        "rosenbrock", f, grad, np.array([[a, a * a]]), ((-2.0, 2.0), (-1.0, 3.0)), np.array([-1.5, 2.0])
+    )
 
 
 def beale() -> TestFunction:
@@ -147,7 +148,13 @@ def saddle() -> TestFunction:
     return TestFunction("saddle", f, grad, np.zeros((0, 2)), ((-1.5, 1.5), (-1.5, 1.5)), np.array([1.0, 1e-3]))
 
 
-TEST_FUNCTIONS = {"rosenbrock": rosenbrock, "beale": beale, "himmelblau": himmelblau, "quadratic": quadratic, "saddle": saddle}
+TEST_FUNCTIONS = {
+    "rosenbrock": rosenbrock,
+    "beale": beale,
+    "himmelblau": himmelblau,
+    "quadratic": quadratic,
+    "saddle": saddle,
+}
 
 
 # --- real data ------------------------------------------------------------------------------

@@ -135,13 +135,10 @@ def _like_mask(mask, x):
 
 def _divergence_message(diverged, diverged_at, nan_update) -> str:
     if diverged.ndim == 0:
-        return (
-            f"Diverged at step {int(diverged_at)}: the loss stopped being a finite number. "
-            + (
-                "The update itself was NaN (a 0/0, such as eps=0 with a zero gradient?); the run was frozen there."
-                if nan_update
-                else "The run was frozen at its last finite point (try a smaller learning rate)."
-            )
+        return f"Diverged at step {int(diverged_at)}: the loss stopped being a finite number. " + (
+            "The update itself was NaN (a 0/0, such as eps=0 with a zero gradient?); the run was frozen there."
+            if nan_update
+            else "The run was frozen at its last finite point (try a smaller learning rate)."
         )
     n, total = int(diverged.sum()), diverged.size
     first = int(diverged_at[diverged].min())

@@ -43,7 +43,7 @@ def check_like(tree, reference, what="grads"):
     if isinstance(reference, (list, tuple)):
         if not isinstance(tree, (list, tuple)) or len(tree) != len(reference):
             raise _structure_error(what, reference, tree)
-        for i, (a, b) in enumerate(zip(tree, reference)):
+        for i, (a, b) in enumerate(zip(tree, reference, strict=True)):
             check_like(a, b, f"{what}[{i}]")
         return
     if not backend.is_array(tree):
@@ -68,9 +68,9 @@ def tree_map(fn, tree, *rest):
             f"trees of different lengths ({lengths}): was the optimizer state made by init() for these parameters?"
         )
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # a NamedTuple, e.g. an optimizer state
-        return type(tree)(*(tree_map(fn, *items) for items in zip(tree, *rest)))
+        return type(tree)(*(tree_map(fn, *items) for items in zip(tree, *rest, strict=True)))
     if isinstance(tree, (list, tuple)):
-        return type(tree)(tree_map(fn, *items) for items in zip(tree, *rest))
+        return type(tree)(tree_map(fn, *items) for items in zip(tree, *rest, strict=True))
     return fn(tree, *rest)
 
 

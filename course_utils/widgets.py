@@ -52,7 +52,9 @@ class LivePlot:
         self.timings: list[float] = []  # seconds per recompute + redraw
         for control in self.controls.values():
             control.observe(self._changed, names="value")
-        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}), self.image])
+        self.widget = widgets.VBox(
+            [widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}), self.image]
+        )
         self.redraw()
         _LIVE.add(self)
 
@@ -168,5 +170,13 @@ def time_all_live_plots(n=10) -> list[dict]:
             control.value = original
             times = live.timings[before:]
             if times:
-                report.append({"plot": i, "control": name, "median_s": float(np.median(times)), "max_s": float(np.max(times)), "n": len(times)})
+                report.append(
+                    {
+                        "plot": i,
+                        "control": name,
+                        "median_s": float(np.median(times)),
+                        "max_s": float(np.max(times)),
+                        "n": len(times),
+                    }
+                )
     return report

@@ -77,7 +77,9 @@ def _seconds(cell):
     ex = cell.get("metadata", {}).get("execution", {})
     if "iopub.execute_input" not in ex or "shell.execute_reply" not in ex:
         return None
-    start, end = (datetime.fromisoformat(ex[k].replace("Z", "+00:00")) for k in ("iopub.execute_input", "shell.execute_reply"))
+    start, end = (
+        datetime.fromisoformat(ex[k].replace("Z", "+00:00")) for k in ("iopub.execute_input", "shell.execute_reply")
+    )
     return (end - start).total_seconds()
 
 
@@ -95,10 +97,8 @@ def test_runtime_budget(path):
 def test_course_totals():
     nbs = [load(p) for p in PATHS]
     assert sum(nb["metadata"]["course"]["execution_seconds"] for nb in nbs) < COURSE_BUDGET_S
-    figures = sum(
-        1 for nb in nbs for c in code_cells(nb) for out in c["outputs"] if "image/png" in out.get("data", {})
-    )
+    figures = sum(1 for nb in nbs for c in code_cells(nb) for out in c["outputs"] if "image/png" in out.get("data", {}))
     assert figures >= 30, f"only {figures} figures in the course"
-    for name, nb in zip(LECTURES, nbs):
+    for name, nb in zip(LECTURES, nbs, strict=True):
         if name not in ("01_start_here", "11_adam_pytorch_at_scale"):
             assert any("live_plot(" in text(c) for c in code_cells(nb)), f"{name} has no interactive figure"

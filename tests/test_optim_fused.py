@@ -38,7 +38,7 @@ def test_fast_path_equals_readable_rule(monkeypatch, dtype, rtol, lr):
     assert transform.fused is not None
     slow, slow_state = run(transform, params, grads_seq, use_step=False)
     fast, fast_state = run(transform, params, grads_seq, use_step=True)
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=True):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(fast_state[0].v[1], slow_state[0].v[1], rtol=rtol)
@@ -94,7 +94,7 @@ def test_torch_fast_path_equals_readable_rule_on_torch(dtype):
     tol = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}[dtype]
     fast, _ = run(transform, params, grads_seq, use_step=True)
     slow, _ = run(transform, params, grads_seq, use_step=False)
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=True):
         assert a.dtype == dt
         torch.testing.assert_close(a, b, **tol)
 

@@ -20,7 +20,10 @@ def test_each_optimizer_has_its_own_colour_and_names_match_loosely():
 
 def test_trajectories_and_loss_curves_draw_what_they_are_given():
     fn = problems.rosenbrock()
-    runs = {"GD": optimize(optim.sgd(lr=1e-3), fn, fn.start, 20), "Adam": optimize(optim.adam(lr=0.05), fn, fn.start, 20)}
+    runs = {
+        "GD": optimize(optim.sgd(lr=1e-3), fn, fn.start, 20),
+        "Adam": optimize(optim.adam(lr=0.05), fn, fn.start, 20),
+    }
     fig, (a, b) = plt.subplots(1, 2)
     _, lines = plots.trajectories(fn, runs, ax=a)
     np.testing.assert_allclose(lines["Adam"].get_xydata(), runs["Adam"].params)

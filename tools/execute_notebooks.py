@@ -22,8 +22,8 @@ from nbclient import NotebookClient
 def execute(path: Path, timeout: int = 300) -> float:
     nb = nbformat.read(path, as_version=4)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                            record_timing=True)  # fmt: skip
+    resources = {"metadata": {"path": str(path.parent)}}
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources, record_timing=True)
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start

@@ -141,8 +141,9 @@ def _variants_for(q, case, expected_entry, cache, key):
     return cache[key]
 
 
-def _grade_function(q, qplan, code, settings, cache) -> dict:
-    entry = {
+def _new_entry(q) -> dict:
+    """A question's result before grading: no points, no cases, nothing diagnosed."""
+    return {
         "question": q.name,
         "title": q.title,
         "max_points": q.points,
@@ -152,6 +153,10 @@ def _grade_function(q, qplan, code, settings, cache) -> dict:
         "diagnosis": None,
         "detail": "",
     }
+
+
+def _grade_function(q, qplan, code, settings, cache) -> dict:
+    entry = _new_entry(q)
     outcome = sandbox.run(code, q.name, qplan["encoded"], settings.limits)
     entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
     if outcome.status != "ok":
@@ -181,16 +186,7 @@ def _grade_function(q, qplan, code, settings, cache) -> dict:
 def _grade_config(q, qplan, code, settings) -> dict:
     from course_utils.grading.tuning import ConfigError, evaluate_config
 
-    entry = {
-        "question": q.name,
-        "title": q.title,
-        "max_points": q.points,
-        "points": 0.0,
-        "cases": [],
-        "status": "ok",
-        "diagnosis": None,
-        "detail": "",
-    }
+    entry = _new_entry(q)
     outcome = sandbox.run(code, q.name, None, settings.limits, mode="config")
     entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
     runs = qplan["runs"]

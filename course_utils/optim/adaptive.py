@@ -42,7 +42,9 @@ def scale_by_adagrad(eps=1e-10, initial_accumulator_value=0.0, eps_placement="ou
     choice(eps_placement, "eps_placement", EPS_PLACEMENTS)
 
     def init(params):
-        return AdagradState(t=0, s=tree_map(lambda p: backend.zeros_like(p) + backend.like(initial_accumulator_value, p), params))
+        return AdagradState(
+            t=0, s=tree_map(lambda p: backend.zeros_like(p) + backend.like(initial_accumulator_value, p), params)
+        )
 
     def update(grads, state, params=None):
         def one(g, s):

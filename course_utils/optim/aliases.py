@@ -42,7 +42,8 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, 
     dampening = hyperparameter(dampening, "dampening")
     if nesterov and (is_zero(momentum) or not is_zero(dampening)):
         raise ValueError(
-            f"nesterov=True requires a positive momentum and zero dampening, got momentum={momentum!r}, dampening={dampening!r}"
+            "nesterov=True requires a positive momentum and zero dampening, "
+            f"got momentum={momentum!r}, dampening={dampening!r}"
         )
     return _build(
         _maybe(maximize, negate),
@@ -78,7 +79,14 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
 
 
 def adam(
-    lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *, maximize=False, decoupled_weight_decay=False
+    lr=1e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    amsgrad=False,
+    *,
+    maximize=False,
+    decoupled_weight_decay=False,
 ) -> Transform:
     """``torch.optim.Adam``: ``weight_decay`` is L2 (added to the gradient) unless decoupled."""
     if decoupled_weight_decay:
@@ -108,7 +116,14 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
 
 
 def nadam(
-    lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3, *, decoupled_weight_decay=False, maximize=False
+    lr=2e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    momentum_decay=4e-3,
+    *,
+    decoupled_weight_decay=False,
+    maximize=False,
 ) -> Transform:
     """``torch.optim.NAdam`` (Dozat 2016)."""
     lr = _check_lr(lr)

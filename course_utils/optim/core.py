@@ -15,7 +15,8 @@ optax (``optax/_src/base.py``); the keyword names follow ``torch.optim``.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def chain(*transforms: Transform) -> Transform:
         if params is not None:
             check_like(grads, params, "grads")
         new_states = []
-        for t, s in zip(transforms, state):
+        for t, s in zip(transforms, state, strict=True):
             grads, s = t.update(grads, s, params)
             new_states.append(s)
         return grads, ChainState(new_states)

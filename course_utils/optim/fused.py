@@ -116,12 +116,15 @@ def fused_adam(lr, betas, eps):
         adam_state, count = state
         quads = []  # (p, g, m, v) of each parameter, paired by the tree's structure (dict keys, positions)
         tree_map(lambda *quad: quads.append(quad), params, grads, adam_state.m, adam_state.v)
-        leaves = [list(group) for group in zip(*quads)]
+        leaves = [list(group) for group in zip(*quads, strict=True)]
         on_torch = _torch_eligible(leaves)
         views = None if on_torch else [[_flat_view(x) for x in group] for group in leaves]
         if not on_torch and (
             any(x is None for group in views for x in group)
-            or any(len({a.dtype for a in quad}) != 1 or len({a.shape for a in quad}) != 1 for quad in zip(*views))
+            or any(
+                len({a.dtype for a in quad}) != 1 or len({a.shape for a in quad}) != 1
+                for quad in zip(*views, strict=True)
+            )
         ):
             return None
         t = adam_state.t + 1
@@ -131,7 +134,7 @@ def fused_adam(lr, betas, eps):
         if on_torch:
             _torch_fused_adam(leaves, t, lr_t, beta1, beta2, eps)
         else:
-            for p, g, m, v in zip(*views):
+            for p, g, m, v in zip(*views, strict=True):
                 adam_inplace(p, g, m, v, t, lr_t, beta1, beta2, eps)
         return params, type(state)([adam_state._replace(t=t), count._replace(t=count.t + 1)])
 
@@ -154,7 +157,7 @@ def _torch_eligible(leaves) -> bool:
         return False
     import torch
 
-    for quad in zip(*leaves):
+    for quad in zip(*leaves, strict=True):
         if any(x.requires_grad or x.is_sparse or x.dtype not in (torch.float32, torch.float64) for x in quad):
             return False
         if len({(x.dtype, x.device, tuple(x.shape)) for x in quad}) != 1 or quad[0].device.type not in ("cpu", "cuda"):

@@ -52,4 +52,3 @@ def trace(momentum=0.9, dampening=0.0, nesterov=False) -> Transform:
         return directions, TraceState(t, buffers)
 
     return Transform(init, update)
-

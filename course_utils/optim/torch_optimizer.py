@@ -66,7 +66,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         grads = [p.grad for p in params]
         new_values, self.transform_state = fused_step(self.transform, grads, self.transform_state, values)
         if new_values is not values:  # the generic path returns new tensors; the fast path wrote in place
-            for p, new in zip(params, new_values):
+            for p, new in zip(params, new_values, strict=True):
                 p.copy_(new)
         return loss
 

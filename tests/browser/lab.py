@@ -16,7 +16,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -53,8 +52,8 @@ class Lab:
                    JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"))  # fmt: skip
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={self.port}",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-            "--LabApp.news_url=None", "--ServerApp.open_browser=False",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--ServerApp.open_browser=False",
         ]  # fmt: skip
         self.log = open(home / "lab.log", "w")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=root)
@@ -89,13 +88,17 @@ def copy_course(src: Path, dst: Path, folders=("notebooks", "exercises", "soluti
 
 def browser_context(playwright, profile: Path):
     ctx = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000}
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 1000},
     )
     ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|blob:|data:).*"), lambda route: route.abort())
     return ctx
 
 
-OPEN_AND_RUN = """
+OPEN = """
 async (path) => {
   const app = window.jupyterapp;
   const limit = (promise, ms, what) => Promise.race([promise,
@@ -106,12 +109,20 @@ async (path) => {
   // the toolbar says "idle" before the kernel can run cells: wait for its kernel-info reply
   await limit(panel.sessionContext.session.kernel.info, 60000, 'kernel info');
   app.shell.activateById(panel.id);
-  await limit(app.commands.execute('notebook:run-all-cells'), 240000, 'Run All');
+  return panel.content.widgets.map(c => c.model.sharedModel.getSource());
+}
+"""
+
+RUN_ALL = """
+async () => {
+  const app = window.jupyterapp;
+  await Promise.race([app.commands.execute('notebook:run-all-cells'),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('Run All timed out')), 240000))]);
+  const panel = app.shell.currentWidget;
   const cells = panel.content.widgets.filter(c => c.model.type === 'code');
-  const outputs = cells.map(c => ({source: c.model.sharedModel.getSource(),
-                                   count: c.model.executionCount,
-                                   outputs: c.model.outputs.toJSON()}));
-  return {status: panel.sessionContext.session.kernel.status, cells: outputs};
+  return {status: panel.sessionContext.session.kernel.status,
+          cells: cells.map(c => ({source: c.model.sharedModel.getSource(), count: c.model.executionCount,
+                                  outputs: c.model.outputs.toJSON()}))};
 }
 """
 
@@ -141,12 +152,13 @@ def _roundtrip(page, img, action, timeout_ms=5000):
     """Milliseconds from ``action()`` (a key press or a drag) until the figure's image changes."""
     handle = img.element_handle()
     page.evaluate(
-        """(img) => { window.__rt = new Promise((resolve) => {
-             const before = img.src; const t0 = performance.now();
-             const obs = new MutationObserver(() => { if (img.src !== before) { obs.disconnect(); resolve(performance.now() - window.__t0); } });
+        """([img, timeout]) => { window.__rt = new Promise((resolve) => {
+             const before = img.src;
+             const obs = new MutationObserver(() => {
+               if (img.src !== before) { obs.disconnect(); resolve(performance.now() - window.__t0); } });
              obs.observe(img, {attributes: true, attributeFilter: ['src']});
-             setTimeout(() => { obs.disconnect(); resolve(null); }, %d); }); }""" % timeout_ms,
-        handle,
+             setTimeout(() => { obs.disconnect(); resolve(null); }, timeout); }); }""",
+        [handle, timeout_ms],
     )
     page.evaluate("() => { window.__t0 = performance.now(); }")
     action()
@@ -165,7 +177,8 @@ def check_notebook(page, base_url, token, path: str, screenshot: Path | None = N
     """Open ``path`` in JupyterLab, Run All through the UI, and check what a reader would see."""
     report = Report(path)
     open_lab(page, base_url, token)
-    result = page.evaluate(OPEN_AND_RUN, path)
+    page.evaluate(OPEN, path)
+    result = page.evaluate(RUN_ALL)
     model_images = 0
     for cell in result["cells"]:
         if cell["count"] is None:
@@ -197,7 +210,9 @@ def check_notebook(page, base_url, token, path: str, screenshot: Path | None = N
         ok = rendered.nth(i).evaluate("(img) => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0")
         if not ok:
             report.problems.append(f"figure {i} did not render as an image")
-    controls = panel.locator(".jupyter-widgets.widget-slider, .jupyter-widgets.widget-dropdown, .jupyter-widgets.widget-toggle-buttons")
+    controls = panel.locator(
+        ".jupyter-widgets.widget-slider, .jupyter-widgets.widget-dropdown, .jupyter-widgets.widget-toggle-buttons"
+    )
     if report.widgets and controls.count() == 0:
         report.problems.append("widget outputs exist but no control is on screen")
     lives = panel.locator("img.course-live-plot")
@@ -213,7 +228,7 @@ def check_notebook(page, base_url, token, path: str, screenshot: Path | None = N
             ms = None
             for key in ("ArrowRight", "ArrowLeft"):
                 handle.focus()
-                ms = _roundtrip(page, img, lambda key=key: handle.press(key))
+                ms = _roundtrip(page, img, lambda key=key, handle=handle: handle.press(key))
                 if ms is not None:
                     break
             if ms is None:
@@ -231,6 +246,7 @@ def check_notebook(page, base_url, token, path: str, screenshot: Path | None = N
 
             ms = _roundtrip(page, img, drag)
             if ms is None:
+
                 def drag_right(b=b):
                     page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
                     page.mouse.down()
@@ -257,36 +273,6 @@ def summarize(roundtrips: list) -> dict:
     return {"n": len(roundtrips), "median_ms": statistics.median(roundtrips), "worst_ms": max(roundtrips)}
 
 
-def temporary_home() -> Path:
-    return Path(tempfile.mkdtemp(prefix="course-lab-"))
-
-
-OPEN = """
-async (path) => {
-  const app = window.jupyterapp;
-  const limit = (promise, ms, what) => Promise.race([promise,
-    new Promise((_, reject) => setTimeout(() => reject(new Error(what + ' timed out')), ms))]);
-  const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
-  await limit(panel.context.ready, 60000, 'opening the notebook');
-  await limit(panel.sessionContext.ready, 60000, 'starting the kernel');
-  await limit(panel.sessionContext.session.kernel.info, 60000, 'kernel info');
-  app.shell.activateById(panel.id);
-  return panel.content.widgets.map(c => c.model.sharedModel.getSource());
-}
-"""
-
-RUN_ALL = """
-async () => {
-  const app = window.jupyterapp;
-  await Promise.race([app.commands.execute('notebook:run-all-cells'),
-    new Promise((_, reject) => setTimeout(() => reject(new Error('Run All timed out')), 240000))]);
-  const panel = app.shell.currentWidget;
-  return panel.content.widgets.map(c => ({source: c.model.sharedModel.getSource(),
-    outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : []}));
-}
-"""
-
-
 def answer_exercise(page, base_url, token, path: str, function: str, answer: str) -> list:
     """Open an exercise, type ``answer`` over the cell defining ``function`` (keyboard, as a student
     would), Run All, and return every cell's source and outputs."""
@@ -301,6 +287,6 @@ def answer_exercise(page, base_url, token, path: str, function: str, answer: str
     page.keyboard.press("Delete")
     page.keyboard.insert_text(answer)
     page.keyboard.press("Escape")
-    cells = page.evaluate(RUN_ALL)
+    cells = page.evaluate(RUN_ALL)["cells"]
     page.evaluate(CLOSE)
     return cells

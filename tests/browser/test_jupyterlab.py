@@ -66,7 +66,9 @@ def page(lab, tmp_path_factory):
     if ROUNDTRIPS:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         summary = {name: summarize(times) for name, times in ROUNDTRIPS.items()}
-        (ARTIFACTS / "widget_roundtrips.json").write_text(json.dumps({"summary": summary, "raw_ms": ROUNDTRIPS}, indent=1))
+        (ARTIFACTS / "widget_roundtrips.json").write_text(
+            json.dumps({"summary": summary, "raw_ms": ROUNDTRIPS}, indent=1)
+        )
         print("\nWidget round trip in the browser (slider change -> new figure on screen):")
         for name, s in summary.items():
             if s["n"]:
