@@ -40,10 +40,11 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 lab: venv
 	$(BIN)/jupyter lab --notebook-dir=. $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
 
-# Three pytest runs, all of which run even if one fails:
+# Three pytest runs and the linter, all of which run even if one fails:
 #  1. unit tests (tests/, not browser) with MPLBACKEND=Agg;
 #  2. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
-#  3. strict nbval over the notebook folders that hold notebooks.
+#  3. strict nbval over the notebook folders that hold notebooks;
+#  4. ruff check and ruff format --check.
 # MPLBACKEND stays unset for 2 and 3: ipykernel honours it, and with Agg a kernel shows no figures,
 # so every plotting cell would fail nbval and the browser tests would see no images.
 # HOME and the Jupyter/IPython/matplotlib folders point at a temporary folder so that tests leave
@@ -75,6 +76,8 @@ test: venv
 	else
 		echo "== notebooks: none yet in $(NOTEBOOK_DIRS)"
 	fi
+	echo "== lint (ruff check, ruff format --check)"
+	{ run $(BIN)/ruff check . && run $(BIN)/ruff format --check .; } || failed="$$failed lint"
 	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed"; exit 1; fi
 	echo "make test passed"
 
