@@ -74,21 +74,24 @@ class LivePlot:
         self.timings.append(time.perf_counter() - start)
 
     def _layout_key(self):
-        """What a cached background depends on: sizes, axes, their limits, scales and children."""
+        """What a cached background depends on: sizes, and each axes' visibility, limits, scales,
+        axis labels, tick formatters and children. (Setting a limit or label to the value it
+        already has changes nothing here, so it does not force a full redraw.)"""
         return (
             tuple(self.fig.get_size_inches()), self.fig.dpi,
-            tuple((id(ax), tuple(ax.viewLim.bounds), ax.get_xscale(), ax.get_yscale(),
-                   tuple(id(c) for c in ax.get_children())) for ax in self.fig.axes),
+            tuple((id(ax), ax.get_visible(), tuple(ax.viewLim.bounds), ax.get_xscale(), ax.get_yscale(),
+                   ax.get_xlabel(), ax.get_ylabel(), id(ax.xaxis.get_major_formatter()),
+                   id(ax.yaxis.get_major_formatter()), tuple(id(c) for c in ax.get_children()))
+                  for ax in self.fig.axes),
         )  # fmt: skip
 
     def _render(self):
         changed = {a for ax in self.fig.axes for a in ax.get_children() if a.stale and _visible_content(a)}
         layout = self._layout_key()
-        axis_changed = any(a.stale for ax in self.fig.axes for a in ax.get_children() if isinstance(a, Axis))
         # figure-level artists (suptitle, fig.text, fig.legend) are part of the background
-        axis_changed |= any(a.stale and _visible_content(a) for a in self.fig.get_children() if a not in self.fig.axes)
+        figure_changed = any(a.stale and _visible_content(a) for a in self.fig.get_children() if a not in self.fig.axes)
         reuse = (
-            self.blit and self._background is not None and layout == self._layout and not axis_changed
+            self.blit and self._background is not None and layout == self._layout and not figure_changed
             and changed <= self._animated
         )  # fmt: skip
         if not reuse:
@@ -103,8 +106,9 @@ class LivePlot:
         else:
             self.canvas.restore_region(self._background)
         for artist in sorted(self._animated, key=lambda a: a.get_zorder()):
-            if artist.axes is not None and artist.figure is self.fig:
-                artist.axes.draw_artist(artist)
+            axes = artist.axes
+            if axes is not None and axes.get_visible() and artist.get_visible() and artist.figure is self.fig:
+                axes.draw_artist(artist)
 
     def _changed(self, change):
         self.redraw()

@@ -109,3 +109,30 @@ def test_figure_level_text_changes_are_redrawn():
     before = live.full_draws
     live.controls["a"].value = 3
     assert live.full_draws == before + 1  # the suptitle is in the background: redraw it
+
+
+def test_unchanged_limits_do_not_redraw_but_labels_and_hidden_axes_are_respected():
+    fig = Figure(figsize=(4, 2))
+    ax1, ax2 = fig.subplots(1, 2)
+    (line1,) = ax1.plot([0, 1], [0, 1])
+    (line2,) = ax2.plot([0, 1], [1, 0])
+
+    def update(a, which):
+        line1.set_ydata([0, a])
+        line2.set_ydata([a, 0])
+        ax1.set_ylim(-1, 6)  # the same limits every time
+        ax1.set_ylabel(which)
+        ax2.set_visible(which == "both")
+
+    live = widgets.LivePlot(
+        fig, update, {"a": widgets.slider("a", 1, 0, 5, 1), "which": ipywidgets.Dropdown(options=["both", "left"])}
+    )
+    live.controls["a"].value = 2
+    draws = live.full_draws
+    live.controls["a"].value = 3
+    assert live.full_draws == draws  # same limits, same label: blitted
+    live.controls["which"].value = "left"  # new label, a hidden axes: full redraw
+    assert live.full_draws == draws + 1
+    live.controls["a"].value = 4
+    right_half = _pixels(live)[:, int(fig.bbox.width * 0.55) :]
+    assert (right_half[..., :3] == 255).all()  # nothing of the hidden axes is drawn, not even its line
