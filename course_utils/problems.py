@@ -179,15 +179,21 @@ def load_digits_split(val_fraction=0.25, seed=0):
     return X[train] - mean, y[train], X[val] - mean, y[val]
 
 
-def _softmax_cross_entropy(logits, y):
-    """Mean cross-entropy and d(loss)/d(logits), batched over leading axes of ``logits``."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    n = len(y)
-    loss = -log_p[..., np.arange(n), y].mean(axis=-1)
-    dlogits = np.exp(log_p)
-    dlogits[..., np.arange(n), y] -= 1.0
-    return loss, dlogits / n
+def _log_softmax(logits):
+    z = logits - logits.max(axis=-1, keepdims=True)  # shifted: exp cannot overflow
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _cross_entropy(logits, y):
+    """Mean cross-entropy of the labels ``y``, batched over leading axes of ``logits``."""
+    return -_log_softmax(logits)[..., np.arange(len(y)), y].mean(axis=-1)
+
+
+def _cross_entropy_grad(logits, y):
+    """d(mean cross-entropy)/d(logits) = (softmax - one_hot) / n."""
+    dlogits = np.exp(_log_softmax(logits))
+    dlogits[..., np.arange(len(y)), y] -= 1.0
+    return dlogits / len(y)
 
 
 class DatasetProblem:
@@ -196,6 +202,9 @@ class DatasetProblem:
     ``f(w)``/``grad(w)`` are the full-batch training loss and gradient; ``grad(w, batch)`` the
     gradient on the rows ``batch`` of the training set; ``loss(w, "val")`` and
     ``accuracy(w, split)`` evaluate. Everything is batched over leading axes of ``w``.
+
+    ``model(w, X)`` returns the logits and a ``backward(dlogits)`` that turns d(loss)/d(logits)
+    into the flat gradient d(loss)/dw: the loss (cross-entropy plus L2) is shared by all models.
     """
 
     def __init__(self, name, model, dim, init, X_train, y_train, X_val, y_val, l2=0.0):
@@ -223,8 +232,8 @@ class DatasetProblem:
     def loss(self, w, split="train", batch=None):
         w = self._check(w)
         X, y = self._data(split, batch)
-        loss, _ = self._model(w, X, y, need_grad=False)
-        return loss + 0.5 * self.l2 * (w * w).sum(axis=-1)
+        logits, _ = self._model(w, X)
+        return _cross_entropy(logits, y) + 0.5 * self.l2 * (w * w).sum(axis=-1)
 
     def f(self, w):
         return self.loss(w, "train")
@@ -232,12 +241,13 @@ class DatasetProblem:
     def grad(self, w, batch=None):
         w = self._check(w)
         X, y = self._data("train", batch)
-        _, g = self._model(w, X, y, need_grad=True)
-        return g + self.l2 * w
+        logits, backward = self._model(w, X)
+        return backward(_cross_entropy_grad(logits, y)) + self.l2 * w
 
     def logits(self, w, split="val"):
         X, _ = self._data(split, None)
-        return self._model(self._check(w), X, None, need_grad=False, logits_only=True)
+        logits, _ = self._model(self._check(w), X)
+        return logits
 
     def accuracy(self, w, split="val"):
         _, y = self._data(split, None)
@@ -267,16 +277,14 @@ def logistic_regression(l2=0.0, val_fraction=0.25, seed=0) -> DatasetProblem:
     X_train, y_train, X_val, y_val = load_digits_split(val_fraction, seed)
     d, k = X_train.shape[1], 10
 
-    def model(w, X, y, need_grad, logits_only=False):
+    def model(w, X):
         W, b = w[..., : d * k].reshape(*w.shape[:-1], d, k), w[..., d * k :]
-        logits = X @ W + b[..., None, :]
-        if logits_only:
-            return logits
-        loss, dlogits = _softmax_cross_entropy(logits, y)
-        if not need_grad:
-            return loss, None
-        dW = X.T @ dlogits  # broadcasts over leading axes of w (much faster than einsum)
-        return loss, np.concatenate([dW.reshape(*w.shape[:-1], d * k), dlogits.sum(axis=-2)], axis=-1)
+
+        def backward(dlogits):
+            dW = X.T @ dlogits  # broadcasts over leading axes of w (much faster than einsum)
+            return np.concatenate([dW.reshape(*w.shape[:-1], d * k), dlogits.sum(axis=-2)], axis=-1)
+
+        return X @ W + b[..., None, :], backward
 
     return DatasetProblem("logistic regression (digits)", model, d * k + k, lambda rng: np.zeros(d * k + k),
                           X_train, y_train, X_val, y_val, l2)  # fmt: skip
@@ -294,20 +302,17 @@ def mlp(hidden=32, l2=0.0, val_fraction=0.25, seed=0) -> DatasetProblem:
         lead = w.shape[:-1]
         return W1.reshape(*lead, d, h), b1, W2.reshape(*lead, h, k), b2
 
-    def model(w, X, y, need_grad, logits_only=False):
+    def model(w, X):
         W1, b1, W2, b2 = unpack(w)
         H = np.tanh(X @ W1 + b1[..., None, :])
-        logits = H @ W2 + b2[..., None, :]
-        if logits_only:
-            return logits
-        loss, dlogits = _softmax_cross_entropy(logits, y)
-        if not need_grad:
-            return loss, None
-        dW2 = np.swapaxes(H, -1, -2) @ dlogits
-        dZ = (dlogits @ np.swapaxes(W2, -1, -2)) * (1 - H * H)
-        dW1 = X.T @ dZ
-        parts = [dW1, dZ.sum(axis=-2), dW2, dlogits.sum(axis=-2)]
-        return loss, np.concatenate([p.reshape(*w.shape[:-1], -1) for p in parts], axis=-1)
+
+        def backward(dlogits):
+            dW2 = np.swapaxes(H, -1, -2) @ dlogits
+            dZ = (dlogits @ np.swapaxes(W2, -1, -2)) * (1 - H * H)  # tanh' = 1 - tanh^2
+            parts = [X.T @ dZ, dZ.sum(axis=-2), dW2, dlogits.sum(axis=-2)]
+            return np.concatenate([p.reshape(*w.shape[:-1], -1) for p in parts], axis=-1)
+
+        return H @ W2 + b2[..., None, :], backward
 
     def init(rng):
         W1 = rng.normal(0, 1 / np.sqrt(d), (d, h))
