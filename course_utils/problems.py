@@ -148,6 +148,22 @@ def saddle() -> TestFunction:
     return TestFunction("saddle", f, grad, np.zeros((0, 2)), ((-1.5, 1.5), (-1.5, 1.5)), np.array([1.0, 1e-3]))
 
 
+def scaled(problem: TestFunction, c) -> TestFunction:
+    """The same test function with loss and gradient multiplied by ``c > 0``: same minima, same
+    picture, gradients ``c`` times larger (Adam's scale invariance, and when ``eps`` matters)."""
+    if isinstance(c, bool) or not isinstance(c, numbers.Real) or not c > 0:
+        raise ValueError(f"c must be a positive number, got {c!r}")
+    return TestFunction(
+        f"{c:g} x {problem.name}",
+        lambda x: c * problem.f(x),
+        lambda x: c * problem.grad(x),
+        problem.minima,
+        problem.bounds,
+        problem.start,
+        problem.info,
+    )
+
+
 TEST_FUNCTIONS = {
     "rosenbrock": rosenbrock,
     "beale": beale,

@@ -112,3 +112,15 @@ def test_training_improves_accuracy():
     traj = optimize(optim.adam(lr=1e-2), p, p.init(), 200, batch_size=64)
     assert p.accuracy(traj.final_params) > 0.9
     assert traj.val_losses[-1] < traj.val_losses[0]
+
+
+def test_scaled_multiplies_loss_and_gradient():
+    fn = problems.rosenbrock()
+    big = problems.scaled(fn, 1e3)
+    x = np.array([[0.3, -0.2], [1.5, 2.0]])
+    np.testing.assert_allclose(big.f(x), 1e3 * fn.f(x))
+    np.testing.assert_allclose(big.grad(x), 1e3 * fn.grad(x))
+    np.testing.assert_array_equal(big.minima, fn.minima)
+    assert big.name == "1000 x rosenbrock"
+    with pytest.raises(ValueError, match="positive"):
+        problems.scaled(fn, -1.0)
