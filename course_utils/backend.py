@@ -42,10 +42,11 @@ def maximum(a, b):
 
 
 def where(cond, a, b):
+    """``cond ? a : b`` element-wise; a NumPy ``cond`` is fine with torch arrays (moved to their device)."""
     if is_torch(a):
         import torch
 
-        return torch.where(cond, a, b)
+        return torch.where(torch.as_tensor(cond, device=a.device), a, b)
     return np.where(cond, a, b)
 
 
@@ -57,24 +58,8 @@ def zeros_like(x):
     return np.zeros_like(x)
 
 
-def full_like(x, value):
-    if is_torch(x):
-        import torch
-
-        return torch.full_like(x, value)
-    return np.full_like(x, value)
-
-
 def copy(x):
     return x.clone() if is_torch(x) else np.array(x, copy=True)
-
-
-def isfinite(x):
-    if is_torch(x):
-        import torch
-
-        return torch.isfinite(x)
-    return np.isfinite(x)
 
 
 def to_numpy(x) -> np.ndarray:
@@ -109,10 +94,6 @@ def stack(arrays, axis=-1):
 
         return torch.stack(arrays, dim=axis)
     return np.stack(arrays, axis=axis)
-
-
-def exp(x):
-    return x.exp() if is_torch(x) else np.exp(x)
 
 
 def broadcast_to(x, shape):

@@ -154,7 +154,7 @@ def heatmap(values, x, y, ax=None, xlabel="", ylabel="", title=None, log_x=True,
     norm = None
     if log_color and finite.size and finite.min() > 0:
         norm = mcolors.LogNorm(vmin=finite.min(), vmax=finite.max())
-    cm = mpl_cmap(cmap)
+    cm = _with_grey_for_nan(cmap)
     mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(values), cmap=cm, norm=norm, shading="nearest")
     ax.figure.colorbar(mesh, ax=ax, label=cbar_label)
     if log_x:
@@ -171,7 +171,7 @@ def heatmap(values, x, y, ax=None, xlabel="", ylabel="", title=None, log_x=True,
     return ax, mesh
 
 
-def mpl_cmap(name):
+def _with_grey_for_nan(name):
     import matplotlib as mpl
 
     return mpl.colormaps[name].with_extremes(bad="#BBBBBB")  # grey = diverged runs

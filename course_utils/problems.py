@@ -164,15 +164,6 @@ def scaled(problem: TestFunction, c) -> TestFunction:
     )
 
 
-TEST_FUNCTIONS = {
-    "rosenbrock": rosenbrock,
-    "beale": beale,
-    "himmelblau": himmelblau,
-    "quadratic": quadratic,
-    "saddle": saddle,
-}
-
-
 # --- real data ------------------------------------------------------------------------------
 
 

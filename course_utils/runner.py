@@ -108,7 +108,7 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
         nan_update |= alive & ~ok & np.any(np.isnan(backend.to_numpy(updates)), axis=-1)
         alive = alive & ok
         keep = alive[..., None]
-        x = backend.where(_like_mask(keep, x), x_new, x)
+        x = backend.where(keep, x_new, x)
         params[k] = backend.to_numpy(x)
         losses[k] = np.where(alive, loss, np.nan)
         if has_val:
@@ -123,14 +123,6 @@ def _run(transform, problem, x, steps, batch_size, seed, verbose):
     if verbose and diverged.any():
         print(_divergence_message(diverged, diverged_at, nan_update))
     return Trajectory(params, losses, diverged, diverged_at, val_losses)
-
-
-def _like_mask(mask, x):
-    if backend.is_torch(x):
-        import torch
-
-        return torch.as_tensor(mask, device=x.device)
-    return mask
 
 
 def _divergence_message(diverged, diverged_at, nan_update) -> str:
