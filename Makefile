@@ -13,6 +13,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 NOTEBOOK_DIRS := notebooks solutions exercises
 PYTEST_ARGS ?=
+# Each pytest pass of `make test` writes a JUnit report here (.ci/twice compares two runs' reports).
+JUNIT_DIR ?= artifacts/junit
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
 	-p no:randomly
 FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/*.ipynb)))
@@ -60,19 +62,20 @@ test: venv
 	run() { echo "+ $$*"; "$$@"; }
 	failed=""
 	echo "== unit tests"
-	MPLBACKEND=Agg run $(BIN)/python -m pytest tests -m "not browser" $(PYTEST_ARGS) || failed="$$failed unit"
+	MPLBACKEND=Agg run $(BIN)/python -m pytest tests -m "not browser" --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS) || failed="$$failed unit"
 	echo "== browser tests ($$([ -x /usr/bin/chromium ] && echo "with /usr/bin/chromium" \
 		|| echo "/usr/bin/chromium missing: they will skip"))"
-	run $(BIN)/python -m pytest tests -m browser $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] || failed="$$failed browser"; }
+	run $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] || failed="$$failed browser"; }
 	dirs=""
 	for d in $(NOTEBOOK_DIRS); do
-		if [ -d "$$d" ] && find "$$d" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | grep -q .; then
+		# -print -quit, not `find | grep -q .`: under pipefail an early-closing grep can fail the recipe by chance.
+		if [ -d "$$d" ] && [ -n "$$(find "$$d" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -print -quit)" ]; then
 			dirs="$$dirs $$d"
 		fi
 	done
 	if [ -n "$$dirs" ]; then
 		echo "== notebooks (strict nbval):$$dirs"
-		run $(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs $(PYTEST_ARGS) || failed="$$failed nbval"
+		run $(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs --junitxml=$(JUNIT_DIR)/nbval.xml $(PYTEST_ARGS) || failed="$$failed nbval"
 	else
 		echo "== notebooks: none yet in $(NOTEBOOK_DIRS)"
 	fi
