@@ -17,6 +17,7 @@ the public check data (``course_utils/grading/public_data/*.json``) from
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -208,14 +209,98 @@ def dumps_public_data(data) -> str:
     return json.dumps(data, indent=1, sort_keys=True, allow_nan=True) + "\n"
 
 
+# How far check data computed on two machines may differ, relative to the largest magnitude in the
+# same list of numbers (a normwise, infinity-norm comparison; a lone number is compared with itself).
+#
+# Everything that produces the data is deterministic and elementwise arithmetic is correctly rounded
+# IEEE float64 (u = 2**-53 ~ 1.1e-16) on every machine, so only two things can change a result: the
+# order in which BLAS/LAPACK (OpenBLAS picks its kernel by CPU type and splits work by thread count)
+# adds up the terms of a dot product, matrix product or eigenvalue computation, and the last bits of
+# SIMD exp/log. Two orders of the same n-term sum differ by at most 2 * gamma(n-1) * sum|x_i|, with
+# gamma(k) = k*u / (1 - k*u) (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., §4.2),
+# and a few ulps of exp/log add ~4u relative. The longest sums in the public cases have n = 64 terms
+# (a digit's pixels times the weights, or the rows of a batch), so one reduction moves by at most
+# 2*gamma(63) ~ 1.4e-14 of the size of its terms; sgd chains 5 such steps, each of which can carry an
+# earlier difference forward enlarged by the step's Lipschitz factor, and we measured 1.1e-14 in all
+# between OpenBLAS's Haswell and Sandybridge kernels and 1 or 2 threads. DEFAULT_RTOL = 1e-10 leaves
+# four orders of magnitude for that compounding and for other CPUs.
+#
+# Finite differences divide such a difference by the step: for numerical_gradient (h >= 1e-5,
+# log-sum-exp of W x + c with 5 x 4 weights of order 1), |delta f| <= 2*gamma(3)*sum|W x| + 4u|f|
+# ~ 5e-15, and (f(x+h) - f(x)) / h turns it into ~5e-10 of a gradient of order 1; hence
+# FINITE_DIFFERENCE_RTOL = 1e-8 (observed: 5e-11). A real change of a reference or of a case moves
+# values by far more (1e-6 and up), which both limits still catch; non-finite values must match exactly.
+DEFAULT_RTOL = 1e-10
+FINITE_DIFFERENCE_RTOL = 1e-8
+FINITE_DIFFERENCE_QUESTIONS = ("numerical_gradient",)
+
+
+def public_data_differences(committed, fresh) -> list[str]:
+    """Where two versions of an assignment's check data differ beyond rounding (see DEFAULT_RTOL)."""
+    problems: list[str] = []
+
+    def numbers(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    def close(a, b, scale, rtol):
+        if not (math.isfinite(a) and math.isfinite(b)):
+            return a == b or (math.isnan(a) and math.isnan(b))
+        return abs(a - b) <= rtol * scale
+
+    def walk(a, b, path, rtol):
+        if len(problems) >= 20:
+            return
+        if path.startswith("/questions/") and path.count("/") == 2:
+            rtol = FINITE_DIFFERENCE_RTOL if path.split("/")[2] in FINITE_DIFFERENCE_QUESTIONS else DEFAULT_RTOL
+        if numbers(a) and numbers(b):
+            if not close(a, b, max(abs(a), abs(b)), rtol):
+                problems.append(f"{path}: {a!r} != {b!r}")
+        elif type(a) is not type(b):
+            problems.append(f"{path}: {type(a).__name__} != {type(b).__name__}")
+        elif isinstance(a, dict):
+            if sorted(a) != sorted(b):
+                problems.append(f"{path}: keys {sorted(a)} != {sorted(b)}")
+            else:
+                for k in sorted(a):
+                    walk(a[k], b[k], f"{path}/{k}", rtol)
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                problems.append(f"{path}: length {len(a)} != {len(b)}")
+            elif a and all(numbers(x) for x in a + b):
+                finite = [abs(x) for x in a + b if math.isfinite(x)]
+                scale = max(finite, default=0.0)
+                bad = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if not close(x, y, scale, rtol)]
+                if bad:
+                    i = bad[0]
+                    problems.append(f"{path}[{i}]: {a[i]!r} != {b[i]!r} ({len(bad)} of {len(a)} differ)")
+            else:
+                for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                    walk(x, y, f"{path}[{i}]", rtol)
+        elif a != b:
+            problems.append(f"{path}: {a!r} != {b!r}")
+
+    walk(committed, fresh, "", DEFAULT_RTOL)
+    return problems
+
+
 def write_public_data(dest: Path = PUBLIC_DATA_DIR, only=None) -> list[Path]:
+    """Write each assignment's check data; a file that already agrees up to rounding is left as it is,
+    so that a rebuild on another CPU (another BLAS kernel) does not rewrite the last digits."""
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for assignment in sorted(ASSIGNMENTS):
         if only and assignment not in only:
             continue
         path = dest / f"{assignment}.json"
-        path.write_text(dumps_public_data(public_data(assignment)), encoding="utf-8")
+        text = dumps_public_data(public_data(assignment))
+        if path.exists():
+            try:
+                same = not public_data_differences(json.loads(path.read_text(encoding="utf-8")), json.loads(text))
+            except ValueError:
+                same = False
+            if same:
+                continue
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 
