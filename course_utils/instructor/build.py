@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -147,21 +146,13 @@ def build_notebooks(dest: Path, only=None) -> list[Path]:
 
 
 def execute_notebook(path: Path, timeout: int = 120) -> None:
-    """Run a notebook in a fresh kernel in its own folder and store the outputs in place."""
-    from nbclient import NotebookClient
+    """Run a notebook in a fresh kernel in its own folder and store the outputs in place (normalized).
 
-    nb = nbformat.read(path, as_version=4)
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
-    nbformat.write(nb, path)
+    Uses the course's one execution policy (course_utils.execution), like tools/execute_notebooks.py.
+    """
+    from course_utils import execution
+
+    execution.execute_notebook(path, timeout)
 
 
 # --- public check data --------------------------------------------------------------------------
