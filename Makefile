@@ -7,65 +7,107 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
-# Rebuilt (pip install) only when the dependency files change.
-STAMP := $(VENV)/.course-installed
+
+# --- environment -------------------------------------------------------------------------------
+# requirements.lock pins every package (all extras, every platform; `make lock` writes it with uv
+# from pyproject.toml and constraints.txt). It is used as a pip constraints file: each install gets
+# exactly the locked versions of what it needs, and nothing it does not need.
+LOCK := requirements.lock
+PIP_VERSION := 26.3
+PIP := $(BIN)/python -m pip
+# student: run the lectures (`make lab`); dev: + instructor tools, test suite, nbdime, uv.
+DEV_EXTRAS := instructor,test,dev
+STUDENT_STAMP := $(VENV)/.installed-student
+DEV_STAMP := $(VENV)/.installed-dev
+LATEST_VENV := .venv-latest
+
+# --- tests ---------------------------------------------------------------------------------------
 NOTEBOOK_DIRS := notebooks solutions exercises
 PYTEST_ARGS ?=
-# Each pytest pass of `make test` writes a JUnit report here (.ci/twice compares two runs' reports).
-JUNIT_DIR ?= artifacts/junit
-NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
-	-p no:randomly
+# Each pytest pass of `make test` writes a JUnit report here (.ci/twice compares two runs' reports)
+# and its full output to $(LOG_DIR)/<pass>.log.
+ARTIFACTS ?= artifacts
+JUNIT_DIR ?= $(ARTIFACTS)/junit
+LOG_DIR ?= $(ARTIFACTS)/logs
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120
+# Every pytest pass runs under course_utils.execution's policy (PYTHONHASHSEED=0, one BLAS thread
+# unless set, inline figures in kernels, a temporary HOME and Jupyter folders).
+POLICY := $(BIN)/python -m course_utils.execution run --
+# `make test-order`: the unit tests shuffled with these fixed seeds.
+ORDER_SEEDS := 1 2 3
 FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/*.ipynb)))
 # Jupyter refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help venv lab test lint clean
+.PHONY: help venv lab test lint clean lock lock-upgrade test-latest test-machines test-order normalize nbdime
 
 help:
-	@echo "make lab    open the course in JupyterLab (creates .venv on first use)"
-	echo "make test   unit tests, browser tests (when /usr/bin/chromium exists), strict nbval on notebooks"
-	echo "make lint   ruff check and ruff format --check"
-	echo "make clean  remove caches and build outputs (keeps .venv)"
-
-venv: $(STAMP)
+	@echo "make lab            open the course in JupyterLab (installs only what the lectures need)"
+	echo "make test           unit, browser and nbval passes (in parallel), notebook budget, lint"
+	echo "make lint           ruff check and ruff format --check"
+	echo "make test-machines  unit tests + strict nbval with 1 and 2 BLAS threads and another OpenBLAS kernel"
+	echo "make test-order     unit tests in shuffled orders (fixed seeds: $(ORDER_SEEDS))"
+	echo "make lock           re-resolve $(LOCK) after a change of pyproject.toml (keeps other pins)"
+	echo "make lock-upgrade   re-resolve $(LOCK) with the newest releases"
+	echo "make test-latest    the whole suite against the newest releases, with a report of what drifted"
+	echo "make normalize      strip timestamps and other run-to-run noise from committed notebooks (no execution)"
+	echo "make nbdime         use nbdime as git's diff/merge driver for notebooks in this clone"
+	echo "make clean          remove caches and build outputs (keeps .venv)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q 'pip==$(PIP_VERSION)'
 
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test]' -c constraints.txt
+$(STUDENT_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) install -e . -c $(LOCK)
 	touch $@
 
-lab: venv
+$(DEV_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) install -e '.[$(DEV_EXTRAS)]' -c $(LOCK)
+	touch $@ $(STUDENT_STAMP)
+
+venv: $(DEV_STAMP)
+
+lab: $(STUDENT_STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
 
-# Three pytest runs and the linter, all of which run even if one fails:
-#  1. unit tests (tests/, not browser) with MPLBACKEND=Agg;
+# uv resolves for every platform and Python >= 3.10 at once (--universal) from PyPI's metadata,
+# without downloading wheels; an existing lock is kept where it still fits (lock-upgrade: newest).
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 \
+	-c constraints.txt -o $(LOCK) --custom-compile-command "make lock"
+
+lock: venv
+	$(UV_COMPILE)
+
+lock-upgrade: venv
+	$(UV_COMPILE) --upgrade
+
+# A separate environment with the newest releases (torch stays at constraints.txt's pin): first a
+# report of every package whose newest release differs from the lock, then `make test` in it.
+test-latest: venv
+	mkdir -p $(ARTIFACTS)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 \
+		-c constraints.txt --upgrade --no-header -q -o $(ARTIFACTS)/latest.lock
+	$(BIN)/python tools/lock_drift.py $(LOCK) $(ARTIFACTS)/latest.lock --out $(ARTIFACTS)/drift.txt
+	rm -rf $(LATEST_VENV)
+	$(MAKE) --no-print-directory venv VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock
+	$(MAKE) --no-print-directory test VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock \
+		ARTIFACTS=$(ARTIFACTS)/latest || { echo "make test-latest: FAILED with the releases in $(ARTIFACTS)/drift.txt"; exit 1; }
+	echo "make test-latest: passed with the releases in $(ARTIFACTS)/drift.txt (update: make lock-upgrade)"
+
+# Three pytest passes run at the same time (each mostly waits on its own kernel or browser, so the
+# two cores stay busy), then the notebook budget and the linter; all run even if one fails:
+#  1. unit tests (tests/, not browser) and the doctests of course_utils/;
 #  2. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
-#  3. strict nbval over the notebook folders that hold notebooks;
+#  3. strict nbval over the notebook folders that hold notebooks; tests/conftest.py records each
+#     cell's time, and tools/notebook_budget.py checks them (kernel CPU seconds, not wall clock);
 #  4. ruff check and ruff format --check.
-# MPLBACKEND stays unset for 2 and 3: ipykernel honours it, and with Agg a kernel shows no figures,
-# so every plotting cell would fail nbval and the browser tests would see no images.
-# HOME and the Jupyter/IPython/matplotlib folders point at a temporary folder so that tests leave
-# the user's home alone; the kernel is still found through the venv's sys.prefix.
+# Each pass writes its output to $(LOG_DIR)/<pass>.log, printed whole when the passes are done.
 test: venv
-	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/course-test.XXXXXX")
-	trap 'rm -rf "$$tmp"' EXIT
-	export HOME="$$tmp" IPYTHONDIR="$$tmp/ipython" MPLCONFIGDIR="$$tmp/matplotlib" \
-		JUPYTER_CONFIG_DIR="$$tmp/jupyter/config" JUPYTER_DATA_DIR="$$tmp/jupyter/data" \
-		JUPYTER_RUNTIME_DIR="$$tmp/jupyter/runtime" JUPYTERLAB_SETTINGS_DIR="$$tmp/jupyter/lab/settings" \
-		JUPYTERLAB_WORKSPACES_DIR="$$tmp/jupyter/lab/workspaces" PYTHONHASHSEED=0
-	unset MPLBACKEND
-	run() { echo "+ $$*"; "$$@"; }
+	@mkdir -p $(LOG_DIR) $(JUNIT_DIR)
 	failed=""
-	echo "== unit tests"
-	MPLBACKEND=Agg run $(BIN)/python -m pytest tests -m "not browser" --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS) || failed="$$failed unit"
-	echo "== browser tests ($$([ -x /usr/bin/chromium ] && echo "with /usr/bin/chromium" \
-		|| echo "/usr/bin/chromium missing: they will skip"))"
-	run $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] || failed="$$failed browser"; }
 	dirs=""
 	for d in $(NOTEBOOK_DIRS); do
 		# -print -quit, not `find | grep -q .`: under pipefail an early-closing grep can fail the recipe by chance.
@@ -73,22 +115,90 @@ test: venv
 			dirs="$$dirs $$d"
 		fi
 	done
+	pass() {  # pass NAME COMMAND...: run a pytest pass in the background, output to its log
+		local name=$$1; shift
+		echo "+ $$*" > $(LOG_DIR)/$$name.log
+		"$$@" >> $(LOG_DIR)/$$name.log 2>&1 &
+		eval "pid_$$name=$$!"
+	}
+	echo "== starting the unit, browser and nbval passes in parallel (logs in $(LOG_DIR)/)"
+	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
+	pass browser $(POLICY) $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS)
 	if [ -n "$$dirs" ]; then
-		echo "== notebooks (strict nbval):$$dirs"
-		run $(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs --junitxml=$(JUNIT_DIR)/nbval.xml $(PYTEST_ARGS) || failed="$$failed nbval"
-	else
-		echo "== notebooks: none yet in $(NOTEBOOK_DIRS)"
+		pass nbval env COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/notebook_times.json $(POLICY) \
+			$(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs --junitxml=$(JUNIT_DIR)/nbval.xml $(PYTEST_ARGS)
+	fi
+	for name in unit browser nbval; do
+		pid_var=pid_$$name
+		[ -n "$${!pid_var:-}" ] || { echo "== $$name: no notebooks in $(NOTEBOOK_DIRS)"; continue; }
+		rc=0; wait "$${!pid_var}" || rc=$$?
+		echo "== $$name tests (exit $$rc)"
+		cat $(LOG_DIR)/$$name.log
+		# exit 5 = no tests collected: only acceptable for the browser pass (it skips without Chromium)
+		if [ $$rc -ne 0 ] && ! { [ $$name = browser ] && [ $$rc -eq 5 ]; }; then failed="$$failed $$name"; fi
+	done
+	if [ -n "$$dirs" ]; then
+		echo "== notebook runtime budget"
+		$(BIN)/python tools/notebook_budget.py $(ARTIFACTS)/notebook_times.json || failed="$$failed budget"
 	fi
 	echo "== lint (ruff check, ruff format --check)"
-	{ run $(BIN)/ruff check . && run $(BIN)/ruff format --check .; } || failed="$$failed lint"
+	{ $(BIN)/ruff check . && $(BIN)/ruff format --check .; } || failed="$$failed lint"
 	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed"; exit 1; fi
 	echo "make test passed"
+
+# The same unit tests and strict nbval under other BLAS settings: every committed number must come
+# out the same (or within its documented tolerance). OPENBLAS_CORETYPE picks an older OpenBLAS
+# kernel than the CPU's own (Sandybridge: AVX without FMA, valid on any x86-64 CPU with AVX).
+MACHINE_SETTINGS := threads1:OMP_NUM_THREADS=1,OPENBLAS_NUM_THREADS=1 \
+	threads2:OMP_NUM_THREADS=2,OPENBLAS_NUM_THREADS=2 \
+	sandybridge:OPENBLAS_CORETYPE=Sandybridge,OMP_NUM_THREADS=1,OPENBLAS_NUM_THREADS=1
+MACHINE_PASSES ?= unit nbval
+test-machines: venv
+	@mkdir -p $(LOG_DIR) $(JUNIT_DIR)
+	failed=""
+	for setting in $(MACHINE_SETTINGS); do
+		name=$${setting%%:*}; vars=$${setting#*:}
+		for pass in $(MACHINE_PASSES); do
+			case $$pass in
+				unit) args=(tests course_utils -m "not browser") ;;
+				nbval) args=($(NBVAL_ARGS) $(NOTEBOOK_DIRS)) ;;
+			esac
+			echo "== $$pass with $${vars//,/ }"
+			env $${vars//,/ } COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/machines/$$name-times.json $(POLICY) \
+				$(BIN)/python -m pytest "$${args[@]}" -q --junitxml=$(JUNIT_DIR)/machines-$$name-$$pass.xml $(PYTEST_ARGS) \
+				|| failed="$$failed $$name/$$pass"
+		done
+	done
+	if [ -n "$$failed" ]; then echo "make test-machines FAILED:$$failed"; exit 1; fi
+	echo "make test-machines passed"
+
+# The unit tests in shuffled orders (pytest-randomly, fixed seeds so that a failure can be replayed
+# with `pytest -p randomly --randomly-seed=N`). pytest-randomly also reseeds `random` and NumPy's
+# global generator before each test, so only the order changes between runs of one seed.
+test-order: venv
+	@failed=""
+	for seed in $(ORDER_SEEDS); do
+		echo "== unit tests shuffled, seed $$seed"
+		$(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" -q -p randomly --randomly-seed=$$seed \
+			--junitxml=$(JUNIT_DIR)/order-$$seed.xml $(PYTEST_ARGS) || failed="$$failed seed=$$seed"
+	done
+	if [ -n "$$failed" ]; then echo "make test-order FAILED:$$failed"; exit 1; fi
+	echo "make test-order passed"
 
 lint: venv
 	@status=0
 	$(BIN)/ruff check . || status=1
 	$(BIN)/ruff format --check . || status=1
 	exit $$status
+
+normalize: venv
+	$(BIN)/python tools/normalize_notebooks.py
+
+# nbdime's git integration for this clone only: drivers in .git/config, *.ipynb routed to them in
+# .git/info/attributes (nothing committed changes).
+nbdime: venv
+	$(BIN)/nbdime config-git --enable
+	echo "git diff / git merge now use nbdime for notebooks here; 'git difftool --tool=nbdime' opens the web view"
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def device():
-    """``torch.device`` for CUDA if available, else Apple's MPS, else the CPU."""
+if TYPE_CHECKING:
+    import torch
+
+
+def device() -> torch.device:
+    """``torch.device`` for CUDA if available, else Apple's MPS, else the CPU.
+
+    >>> device().type in ("cuda", "mps", "cpu")
+    True
+    """
     import torch
 
     if torch.cuda.is_available():

@@ -42,10 +42,15 @@ def _xy(x):
     return x[..., 0], x[..., 1]
 
 
-def rosenbrock(a=1.0, b=100.0) -> TestFunction:
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> TestFunction:
     r"""Rosenbrock's banana: :math:`f = (a-x)^2 + b(y-x^2)^2`, minimum at :math:`(a, a^2)`.
 
-    A narrow curved valley: easy to find, slow to follow without momentum."""
+    A narrow curved valley: easy to find, slow to follow without momentum.
+
+    >>> f = rosenbrock()
+    >>> f.minima, float(f.f(np.array([1.0, 1.0]))), f.grad(np.array([0.0, 0.0]))
+    (array([[1., 1.]]), 0.0, array([-2.,  0.]))
+    """
 
     def f(x):
         x, y = _xy(x)
@@ -99,7 +104,7 @@ def himmelblau() -> TestFunction:
     return TestFunction("himmelblau", f, grad, minima, ((-5.0, 5.0), (-5.0, 5.0)), np.array([0.0, 0.0]))
 
 
-def quadratic(kappa=10.0, angle=0.0) -> TestFunction:
+def quadratic(kappa: float = 10.0, angle: float = 0.0) -> TestFunction:
     r"""The ill-conditioned bowl :math:`f = \tfrac12 x^\top A x`, :math:`A = R\,\mathrm{diag}(1, \kappa)R^\top`.
 
     ``kappa`` is the condition number (largest over smallest curvature) and ``angle`` (degrees)
@@ -148,7 +153,7 @@ def saddle() -> TestFunction:
     return TestFunction("saddle", f, grad, np.zeros((0, 2)), ((-1.5, 1.5), (-1.5, 1.5)), np.array([1.0, 1e-3]))
 
 
-def scaled(problem: TestFunction, c) -> TestFunction:
+def scaled(problem: TestFunction, c: float) -> TestFunction:
     """The same test function with loss and gradient multiplied by ``c > 0``: same minima, same
     picture, gradients ``c`` times larger (Adam's scale invariance, and when ``eps`` matters)."""
     if isinstance(c, bool) or not isinstance(c, numbers.Real) or not c > 0:
@@ -279,7 +284,7 @@ class DatasetProblem:
                 yield order[start : start + batch_size]
 
 
-def logistic_regression(l2=0.0, val_fraction=0.25, seed=0) -> DatasetProblem:
+def logistic_regression(l2: float = 0.0, val_fraction: float = 0.25, seed: int = 0) -> DatasetProblem:
     """Multinomial logistic regression on the digits (Kingma & Ba, Section 6.1, in miniature)."""
     X_train, y_train, X_val, y_val = load_digits_split(val_fraction, seed)
     d, k = X_train.shape[1], 10
@@ -297,7 +302,7 @@ def logistic_regression(l2=0.0, val_fraction=0.25, seed=0) -> DatasetProblem:
                           X_train, y_train, X_val, y_val, l2)  # fmt: skip
 
 
-def mlp(hidden=32, l2=0.0, val_fraction=0.25, seed=0) -> DatasetProblem:
+def mlp(hidden: int = 32, l2: float = 0.0, val_fraction: float = 0.25, seed: int = 0) -> DatasetProblem:
     """A one-hidden-layer tanh network on the digits (Kingma & Ba, Section 6.2, in miniature)."""
     X_train, y_train, X_val, y_val = load_digits_split(val_fraction, seed)
     d, h, k = X_train.shape[1], hidden, 10

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import backend
 from .optim.core import Transform
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import ArrayLike
+
+    from .problems import DatasetProblem, TestFunction
 
 
 @dataclass
@@ -46,7 +53,16 @@ class Trajectory:
         return f"Trajectory({self.steps} steps{where}, best final loss {best}, diverged {int(self.diverged.sum())})"
 
 
-def optimize(transform: Transform, problem, x0, steps: int, *, batch_size=None, seed=0, verbose=True) -> Trajectory:
+def optimize(
+    transform: Transform,
+    problem: TestFunction | DatasetProblem,
+    x0: ArrayLike | torch.Tensor,
+    steps: int,
+    *,
+    batch_size: int | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> Trajectory:
     """Run ``transform`` on ``problem`` for ``steps`` updates from ``x0``.
 
     ``x0`` has shape ``(*batch, dim)``: each leading index is an independent run. Hyperparameter
@@ -54,6 +70,18 @@ def optimize(transform: Transform, problem, x0, steps: int, *, batch_size=None, 
     ``(2,)`` runs K learning rates; ``x0`` is broadcast to ``(K, 2)``). With ``batch_size``,
     a :class:`~course_utils.problems.DatasetProblem` uses seeded minibatch gradients; the
     recorded loss is always the full training loss (and the validation loss, if there is one).
+
+    >>> from course_utils import optim, problems
+    >>> f = problems.rosenbrock()
+    >>> run = optimize(optim.adam(lr=0.02), f, f.start, steps=3000, verbose=False)
+    >>> run.params.shape, run.final_params.round(2)
+    ((3001, 2), array([1., 1.]))
+
+    Two learning rates at once: ``lr`` of shape ``(2, 1)`` gives two runs side by side.
+
+    >>> runs = optimize(optim.adam(lr=np.array([[1e-3], [1e-2]])), f, f.start, steps=100, verbose=False)
+    >>> runs.losses.shape, bool(runs.final_loss[1] < runs.final_loss[0])
+    ((101, 2), True)
     """
     if not isinstance(transform, Transform):
         raise TypeError(f"transform must be a course_utils.optim.Transform, got {type(transform).__name__}")

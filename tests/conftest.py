@@ -13,7 +13,12 @@ import os
 import time
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+# Unit tests draw off screen. Set on this process only: kernels that tests start (nbval, nbclient)
+# inherit the environment, where course_utils.execution's policy asks for inline figures.
+matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = Path(os.environ.get("COURSE_NOTEBOOK_TIMES", ROOT / "artifacts" / "notebook_times.json"))

@@ -1,16 +1,22 @@
-"""The three install routes (pip, conda, CI) must ask for the same packages.
+"""The install routes (make, CI, conda) install the same locked versions, split by use.
 
-pyproject.toml is the source of truth; environment.yml repeats its runtime dependencies plus the
-`test` extra for conda users, and constraints.txt pins torch for CI. A kernel started with a
-throw-away HOME (as `make test` does) must still be this environment's Python.
+pyproject.toml declares ranges: what a student needs to run the lectures, and the `instructor`,
+`test` and `dev` extras. requirements.lock pins every package for every platform (`make lock`);
+make and .ci/run install with it as pip constraints, and environment.yml's pip section does too.
+constraints.txt is the lock's input that pins torch. A kernel started with a throw-away HOME (as
+`make test` does) must still be this environment's Python.
 """
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -22,37 +28,12 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import lock_drift  # noqa: E402
 
-
-def requirement_key(line):
-    """Normalise one requirement line to (name, extras, specifiers, marker) for comparison."""
-    req = Requirement(line)
-    return (
-        canonicalize_name(req.name),
-        tuple(sorted(canonicalize_name(e) for e in req.extras)),
-        tuple(sorted(str(s) for s in req.specifier)),
-        str(req.marker) if req.marker else "",
-    )
-
-
-def compare_requirements(left, right, left_name="left", right_name="right"):
-    """Return a message listing requirements found on one side only ("" when the lists agree)."""
-    left_keys = {requirement_key(r) for r in left}
-    right_keys = {requirement_key(r) for r in right}
-    problems = []
-    for keys, others, name, other in [
-        (left_keys, right_keys, left_name, right_name),
-        (right_keys, left_keys, right_name, left_name),
-    ]:
-        missing = sorted(keys - others)
-        if missing:
-            problems.append(f"in {name} but not in {other}: {missing}")
-    duplicates = [
-        n for n, lst in [(left_name, left), (right_name, right)] if len(lst) != len(set(map(requirement_key, lst)))
-    ]
-    if duplicates:
-        problems.append(f"duplicate entries in {duplicates}")
-    return "; ".join(problems)
+LOCK = ROOT / "requirements.lock"
+# What only contributors need: a student's `make lab` must not install any of it.
+NOT_FOR_STUDENTS = ["playwright", "ruff", "pytest", "nbval", "pytest-xdist", "nbdime", "uv", "greenlet"]
 
 
 def pyproject():
@@ -62,7 +43,7 @@ def pyproject():
 
 def pyproject_requirements():
     project = pyproject()["project"]
-    return project["dependencies"] + project["optional-dependencies"]["test"]
+    return project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
 
 
 def conda_environment():
@@ -70,7 +51,7 @@ def conda_environment():
         return yaml.safe_load(f)
 
 
-def conda_pip_requirements():
+def conda_pip_lines():
     pip_sections = [d["pip"] for d in conda_environment()["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert len(pip_sections) == 1, "environment.yml needs exactly one `pip:` section"
     return pip_sections[0]
@@ -81,20 +62,37 @@ def constraints():
     return [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
 
 
-def test_environment_yml_lists_the_same_requirements_as_pyproject():
-    difference = compare_requirements(
-        pyproject_requirements(), conda_pip_requirements(), "pyproject.toml", "environment.yml"
-    )
-    assert not difference, difference
+def lock_parents():
+    """``{package: names of the packages it is locked for}`` from the lock's ``# via`` comments."""
+    parents, current = {}, None
+    for line in LOCK.read_text().splitlines():
+        if line and not line.startswith((" ", "#")):
+            current = canonicalize_name(Requirement(line.split("#")[0]).name)
+            parents[current] = set()
+        elif current and line.startswith(" ") and line.strip().startswith("#"):
+            text = line.strip().lstrip("#").strip()  # "via ipykernel", "via", or one parent of a list
+            text = text[len("via") :].strip() if text.startswith("via") else text
+            if text:
+                parents[current].add(text)
+    return {k: {canonicalize_name(p.split(" ")[0]) for p in v} for k, v in parents.items()}
 
 
-def test_comparison_reports_differences_in_both_directions():
-    # Guard against a check that can never fail: names are normalised, specifiers are not ignored.
-    assert compare_requirements(["Scikit_Learn>=1.3", "torch>=2.2"], ["scikit-learn>=1.3", "torch>=2.2"]) == ""
-    message = compare_requirements(["numpy>=1.24", "tqdm"], ["numpy>=1.25", "ruff"], "a", "b")
-    assert "in a but not in b: [('numpy', (), ('>=1.24',), ''), ('tqdm', (), (), '')]" in message
-    assert "in b but not in a: [('numpy', (), ('>=1.25',), ''), ('ruff', (), (), '')]" in message
-    assert "duplicate" in compare_requirements(["tqdm", "tqdm"], ["tqdm"])
+def student_closure(parents, roots):
+    """Every locked package reachable from ``roots`` (names) through the lock's dependency edges."""
+    needed = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for name, via in parents.items():
+            if name not in needed and via & needed:
+                needed.add(name)
+                grew = True
+    return needed
+
+
+def test_environment_yml_installs_the_package_with_the_lock():
+    lines = [" ".join(str(x).split()) for x in conda_pip_lines()]
+    assert lines == ["--constraint requirements.lock", "--editable ."], lines
 
 
 def test_environment_yml_python_satisfies_requires_python():
@@ -103,6 +101,28 @@ def test_environment_yml_python_satisfies_requires_python():
     version = pythons[0].split("=", 1)[1]
     requires = Requirement("python" + pyproject()["project"]["requires-python"]).specifier
     assert requires.contains(version), f"environment.yml's python={version} is outside requires-python {requires}"
+
+
+def test_lock_pins_every_declared_requirement_inside_its_range():
+    pins = lock_drift.pins(LOCK)
+    problems = []
+    for line in pyproject_requirements():
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        name = canonicalize_name(req.name)
+        if name not in pins:
+            problems.append(f"{name} is not in requirements.lock")
+        elif not req.specifier.contains(Version(pins[name]), prereleases=True):
+            problems.append(f"requirements.lock pins {name}=={pins[name]}, outside pyproject.toml's {req.specifier}")
+    assert not problems, "run `make lock`:\n" + "\n".join(problems)
+
+
+def test_lock_keeps_the_constraints():
+    pins = lock_drift.pins(LOCK)
+    for c in constraints():
+        (spec,) = c.specifier
+        assert pins.get(canonicalize_name(c.name)) == spec.version, f"requirements.lock must keep {c} (make lock)"
 
 
 def test_constraints_pin_torch_inside_the_pyproject_range():
@@ -116,6 +136,33 @@ def test_constraints_pin_torch_inside_the_pyproject_range():
     )
     unknown = sorted(set(pins) - set(declared))
     assert not unknown, f"constraints.txt constrains packages pyproject.toml does not declare: {unknown}"
+
+
+def test_a_student_install_has_no_test_tools():
+    parents = lock_parents()
+    roots = {canonicalize_name(Requirement(r).name) for r in pyproject()["project"]["dependencies"]}
+    needed = student_closure(parents, roots)
+    assert {"numpy", "jupyterlab", "torch", "ipykernel"} <= needed
+    assert sorted(needed & set(NOT_FOR_STUDENTS)) == []
+    # the closure does follow edges: with the test extra's roots it reaches playwright's greenlet
+    test_roots = {
+        canonicalize_name(Requirement(r).name) for r in pyproject()["project"]["optional-dependencies"]["test"]
+    }
+    assert "greenlet" in student_closure(parents, test_roots)
+
+
+def test_make_lab_installs_only_the_student_dependencies():
+    makefile = (ROOT / "Makefile").read_text()
+    lab = re.search(r"^lab: (.*)$", makefile, re.M).group(1).split()
+    assert lab == ["$(STUDENT_STAMP)"], lab
+    recipe = re.search(r"^\$\(STUDENT_STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "install -e . -c $(LOCK)" in recipe and "[" not in recipe, recipe
+
+
+@pytest.mark.parametrize("tool", ["execute_notebooks.py", "normalize_notebooks.py"])
+def test_contributor_tools_print_their_usage(tool):
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage" in proc.stdout, proc.stderr
 
 
 def test_kernel_with_isolated_home_is_this_environment(tmp_path):
@@ -147,3 +194,41 @@ def test_kernel_with_isolated_home_is_this_environment(tmp_path):
     assert Path(spec_dir).resolve().is_relative_to(Path(sys.prefix).resolve()), spec_dir
     assert Path(kernel_prefix).resolve() == Path(sys.prefix).resolve()
     assert not (tmp_path / ".local").exists(), "the kernel wrote into the (temporary) home folder"
+
+
+def test_the_wheel_ships_the_type_marker_and_data(tmp_path):
+    # pyproject.toml declares py.typed as package data: the file must exist and end up in the wheel.
+    assert (ROOT / "course_utils" / "py.typed").is_file()
+    src = tmp_path / "src"  # a copy: setuptools writes build/ and *.egg-info next to the sources
+    shutil.copytree(ROOT / "course_utils", src / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    wheel_cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    proc = subprocess.run([*wheel_cmd, str(src)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("course_utils-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "course_utils/py.typed" in names
+    assert "course_utils/grading/public_data/ex08_adam.json" in names
+    assert "course_utils/execution.py" in names
+
+
+def test_public_api_is_annotated():
+    # Every public function and factory names the types of its parameters and of its result.
+    import inspect
+
+    import course_utils
+    from course_utils import optim, problems
+
+    public = [course_utils.optimize, course_utils.device, optim.TorchOptimizer.__init__, optim.TorchOptimizer.step]
+    public += [getattr(optim, n) for n in ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax")]
+    public += [getattr(problems, n) for n in ("rosenbrock", "quadratic", "scaled", "logistic_regression", "mlp")]
+    missing = []
+    for fn in public:
+        sig = inspect.signature(fn)
+        for name, p in sig.parameters.items():
+            if name != "self" and p.annotation is inspect.Parameter.empty:
+                missing.append(f"{fn.__qualname__}({name})")
+        if sig.return_annotation is inspect.Signature.empty:
+            missing.append(f"{fn.__qualname__} -> ?")
+    assert missing == []

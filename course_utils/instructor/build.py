@@ -299,7 +299,7 @@ def write_public_data(dest: Path = PUBLIC_DATA_DIR, only=None) -> list[Path]:
 # --- the student release ------------------------------------------------------------------------
 
 INSTRUCTOR_ONLY = ("course_utils/instructor", "course_utils/grade.py", "course_utils/assignments.py")
-RELEASE_FILES = ("pyproject.toml", "environment.yml", "constraints.txt", "README.md", "LICENSE")
+RELEASE_FILES = ("pyproject.toml", "environment.yml", "constraints.txt", "requirements.lock", "README.md", "LICENSE")
 
 
 def _ignore(directory, names):

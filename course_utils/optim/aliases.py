@@ -7,6 +7,10 @@ Adam's moments, multiply by -lr".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from .adam import scale_by_adam, scale_by_adamax, scale_by_nadam
 from .adaptive import scale_by_adagrad, scale_by_rms
 from .core import Transform, betas_pair, chain, hyperparameter, is_zero
@@ -15,6 +19,12 @@ from .momentum import trace
 from .schedules import inverse_time
 from .step_size import negate, scale_by_lr
 from .weight_decay import add_decayed_weights
+
+# A hyperparameter is a number, or an array of numbers that runs one configuration per entry (it
+# broadcasts against the parameters); a learning rate may also be a schedule, step -> lr.
+Hyper = float | np.ndarray
+LearningRate = float | np.ndarray | Callable[[int], float]
+Betas = tuple[Hyper, Hyper]
 
 
 def _build(*blocks) -> Transform:
@@ -35,7 +45,15 @@ def _check_lr(lr):
     return hyperparameter(lr, "lr", schedule=True)
 
 
-def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *, maximize=False) -> Transform:
+def sgd(
+    lr: LearningRate = 1e-3,
+    momentum: Hyper = 0.0,
+    dampening: Hyper = 0.0,
+    weight_decay: Hyper = 0.0,
+    nesterov: bool = False,
+    *,
+    maximize: bool = False,
+) -> Transform:
     """``torch.optim.SGD``: gradient descent, optionally with (Nesterov) momentum and L2."""
     lr = _check_lr(lr)
     momentum = hyperparameter(momentum, "momentum")
@@ -53,7 +71,15 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, 
     )
 
 
-def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+def adagrad(
+    lr: LearningRate = 1e-2,
+    lr_decay: Hyper = 0.0,
+    weight_decay: Hyper = 0.0,
+    initial_accumulator_value: Hyper = 0.0,
+    eps: Hyper = 1e-10,
+    *,
+    maximize: bool = False,
+) -> Transform:
     """``torch.optim.Adagrad``; ``lr_decay`` divides the step size by ``1 + (t-1) * lr_decay``."""
     lr = _check_lr(lr)
     lr_decay = hyperparameter(lr_decay, "lr_decay")
@@ -65,7 +91,16 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     )
 
 
-def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *, maximize=False):
+def rmsprop(
+    lr: LearningRate = 1e-2,
+    alpha: Hyper = 0.99,
+    eps: Hyper = 1e-8,
+    weight_decay: Hyper = 0.0,
+    momentum: Hyper = 0.0,
+    centered: bool = False,
+    *,
+    maximize: bool = False,
+) -> Transform:
     """``torch.optim.RMSprop``: RMS scaling, then (optional) momentum on the scaled step."""
     lr = _check_lr(lr)
     momentum = hyperparameter(momentum, "momentum")
@@ -79,14 +114,14 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
 
 
 def adam(
-    lr=1e-3,
-    betas=(0.9, 0.999),
-    eps=1e-8,
-    weight_decay=0.0,
-    amsgrad=False,
+    lr: LearningRate = 1e-3,
+    betas: Betas = (0.9, 0.999),
+    eps: Hyper = 1e-8,
+    weight_decay: Hyper = 0.0,
+    amsgrad: bool = False,
     *,
-    maximize=False,
-    decoupled_weight_decay=False,
+    maximize: bool = False,
+    decoupled_weight_decay: bool = False,
 ) -> Transform:
     """``torch.optim.Adam``: ``weight_decay`` is L2 (added to the gradient) unless decoupled."""
     if decoupled_weight_decay:
@@ -104,7 +139,15 @@ def adam(
     return transform._replace(fused=fused_adam(lr, betas_pair(betas), hyperparameter(eps, "eps")))
 
 
-def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False) -> Transform:
+def adamw(
+    lr: LearningRate = 1e-3,
+    betas: Betas = (0.9, 0.999),
+    eps: Hyper = 1e-8,
+    weight_decay: Hyper = 1e-2,
+    amsgrad: bool = False,
+    *,
+    maximize: bool = False,
+) -> Transform:
     """``torch.optim.AdamW`` (Loshchilov & Hutter): the decay joins *after* Adam's scaling."""
     lr = _check_lr(lr)
     return _build(
@@ -116,14 +159,14 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
 
 
 def nadam(
-    lr=2e-3,
-    betas=(0.9, 0.999),
-    eps=1e-8,
-    weight_decay=0.0,
-    momentum_decay=4e-3,
+    lr: LearningRate = 2e-3,
+    betas: Betas = (0.9, 0.999),
+    eps: Hyper = 1e-8,
+    weight_decay: Hyper = 0.0,
+    momentum_decay: Hyper = 4e-3,
     *,
-    decoupled_weight_decay=False,
-    maximize=False,
+    decoupled_weight_decay: bool = False,
+    maximize: bool = False,
 ) -> Transform:
     """``torch.optim.NAdam`` (Dozat 2016)."""
     lr = _check_lr(lr)
@@ -137,7 +180,14 @@ def nadam(
     )
 
 
-def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False) -> Transform:
+def adamax(
+    lr: LearningRate = 2e-3,
+    betas: Betas = (0.9, 0.999),
+    eps: Hyper = 1e-8,
+    weight_decay: Hyper = 0.0,
+    *,
+    maximize: bool = False,
+) -> Transform:
     """``torch.optim.Adamax`` (Kingma & Ba, Section 7.1)."""
     lr = _check_lr(lr)
     return _build(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -14,7 +15,23 @@ from .fused import step as fused_step
 class TorchOptimizer(torch.optim.Optimizer):
     """Wrap a :class:`~course_utils.optim.Transform` so that ``loss.backward(); opt.step()`` works.
 
-    >>> opt = TorchOptimizer(model.parameters(), optim.adam(lr=1e-3))   # doctest: +SKIP
+    >>> import torch
+    >>> from course_utils import optim
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Linear(3, 1)
+    >>> twin = torch.nn.Linear(3, 1)
+    >>> twin.load_state_dict(model.state_dict())
+    <All keys matched successfully>
+    >>> ours = TorchOptimizer(model.parameters(), optim.adam(lr=1e-2))
+    >>> theirs = torch.optim.Adam(twin.parameters(), lr=1e-2)
+    >>> x, y = torch.randn(16, 3), torch.randn(16, 1)
+    >>> for net, opt in ((model, ours), (twin, theirs)):
+    ...     for _ in range(20):
+    ...         opt.zero_grad()
+    ...         torch.nn.functional.mse_loss(net(x), y).backward()
+    ...         opt.step()
+    >>> all(torch.allclose(a, b) for a, b in zip(model.parameters(), twin.parameters()))
+    True
 
     ``zero_grad``, ``step(closure)``, ``state_dict`` and ``load_state_dict`` behave as in
     torch.optim. The transform's state lives in ``optimizer.transform_state`` (on the
@@ -25,7 +42,7 @@ class TorchOptimizer(torch.optim.Optimizer):
     add parameter groups only before the first step.
     """
 
-    def __init__(self, params, transform: Transform):
+    def __init__(self, params: Iterable[torch.Tensor] | Iterable[dict], transform: Transform) -> None:
         if not isinstance(transform, Transform):
             raise TypeError(f"transform must be a course_utils.optim.Transform, got {type(transform).__name__}")
         super().__init__(params, defaults={})
@@ -44,7 +61,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         return [p for group in self.param_groups for p in group["params"]]
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -70,7 +87,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                 p.copy_(new)
         return loss
 
-    def state_dict(self):
+    def state_dict(self) -> dict:
         # a flat list of tensors and numbers, no classes of ours: torch.load's default
         # (weights_only=True) accepts it, and load_state_dict rebuilds the structure from init
         saved = None if self.transform_state is None else [_clone(x) for x in tree_leaves(self.transform_state)]
@@ -79,7 +96,7 @@ class TorchOptimizer(torch.optim.Optimizer):
             "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
         }
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         if set(state_dict) != {"transform_state", "param_groups"}:
             raise ValueError("not a TorchOptimizer state_dict (expected keys 'transform_state' and 'param_groups')")
         saved = state_dict["transform_state"]
