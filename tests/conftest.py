@@ -1,5 +1,10 @@
 """Shared test helpers and the notebook-timing plugin.
 
+Optimizer helpers: a fixed heavy-tailed gradient sequence, fed open loop to our optimizers and to
+``torch.optim`` on every backend (``/work/shared/reference/optimizer-semantics.md``, section 6).
+Tests get them as fixtures (``def test_x(problem, run_ours): ...``): ``problem``, ``run_ours``,
+``run_torch``, ``convert`` and ``assert_like``.
+
 Timing: when pytest runs notebooks with nbval (``make test``'s third pass), every cell's wall-clock
 time and the CPU time its kernel used are written to ``artifacts/notebook_times.json``, and
 ``tools/notebook_budget.py`` checks them against the course's runtime budget. Committed notebooks
@@ -8,13 +13,19 @@ carry no timestamps (course_utils/execution.py), so this is where the budget is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
+import torch
+
+from course_utils import backend, optim
+from course_utils.tree import tree_leaves
 
 # Unit tests draw off screen. Set on this process only: kernels that tests start (nbval, nbclient)
 # inherit the environment, where course_utils.execution's policy asks for inline figures.
@@ -73,3 +84,133 @@ def pytest_sessionfinish(session):
     }
     TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
     TIMES_FILE.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+
+# --- optimizer helpers ------------------------------------------------------------------------
+
+
+TORCH_CLASSES = {
+    "sgd": "SGD",
+    "adagrad": "Adagrad",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "nadam": "NAdam",
+    "adamax": "Adamax",
+}
+
+
+def map_leaves(tree, fn):
+    """``fn`` applied to each leaf of nested lists and dicts (unlike ``tree_map``, a shape tuple is a leaf)."""
+    if isinstance(tree, dict):
+        return {key: map_leaves(value, fn) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [map_leaves(value, fn) for value in tree]
+    return fn(tree)
+
+
+def heavy_tailed(rng, shape, steps):
+    """``steps`` gradients: Student-t with 2 degrees of freedom (infinite variance), about a fifth of
+    the entries exactly zero, and the whole third gradient zero (it must not produce a NaN)."""
+    g = rng.standard_t(2, size=(steps, *shape))
+    g[rng.random(g.shape) < 0.2] = 0.0
+    g[2] = 0.0
+    return g
+
+
+def _problem(spec=(8, 5), steps=50, seed=0, scale=1.0):
+    """Float64 NumPy initial params and a list of ``steps`` gradient trees, both shaped like ``spec``."""
+    rng = np.random.default_rng(seed)
+    params = map_leaves(spec, lambda shape: rng.normal(size=shape))
+    sequences = map_leaves(spec, lambda shape: scale * heavy_tailed(rng, shape, steps))
+    grads = [map_leaves(sequences, lambda g, t=t: g[t]) for t in range(steps)]
+    return params, grads
+
+
+def _convert(tree, lib, dtype, device="cpu"):
+    """The same tree as NumPy arrays or torch tensors of ``dtype`` (a name such as ``"float32"``)."""
+    if lib == "numpy":
+        return map_leaves(tree, lambda x: np.asarray(x, dtype=dtype))
+    return map_leaves(tree, lambda x: torch.tensor(x, dtype=getattr(torch, dtype), device=device))
+
+
+def flat(tree) -> np.ndarray:
+    """All leaves of a tree, as one float64 NumPy vector."""
+    return np.concatenate([backend.to_numpy(leaf).astype(np.float64).ravel() for leaf in tree_leaves(tree)])
+
+
+def _run_ours(transform, params, grads):
+    """Feed ``grads`` open loop; return the final params and the path (one row of ``flat`` per step)."""
+    state = transform.init(params)
+    path = []
+    for g in grads:
+        updates, state = transform.update(g, state, params)
+        params = optim.apply_updates(params, updates)
+        path.append(flat(params))
+    return params, np.stack(path)
+
+
+@contextlib.contextmanager
+def default_dtype(dtype):
+    """torch keeps some optimizer scalars (NAdam's ``mu_product``) in the default dtype."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(saved)
+
+
+def _run_torch(name, kwargs, params, grads, dtype="float64", device="cpu", scheduler=None):
+    """The same open-loop run with ``torch.optim``; ``scheduler(opt)`` is stepped after every step."""
+    torch_dtype = getattr(torch, dtype)
+    leaves = [torch.tensor(p, dtype=torch_dtype, device=device, requires_grad=True) for p in tree_leaves(params)]
+    with default_dtype(torch.float64 if dtype == "float64" else torch.get_default_dtype()):
+        opt = getattr(torch.optim, TORCH_CLASSES[name])(leaves, **kwargs)
+        lr_scheduler = scheduler(opt) if scheduler is not None else None
+        path = []
+        for g in grads:
+            for p, gi in zip(leaves, tree_leaves(g), strict=True):
+                p.grad = torch.tensor(gi, dtype=torch_dtype, device=device)
+            opt.step()
+            if lr_scheduler is not None:
+                lr_scheduler.step()
+            path.append(flat(leaves))
+    return np.stack(path)
+
+
+def _assert_like(tree, lib, dtype, device="cpu"):
+    """Every leaf is a ``lib`` array of ``dtype`` (and, for torch, on ``device``)."""
+    for leaf in tree_leaves(tree):
+        if lib == "numpy":
+            assert isinstance(leaf, np.ndarray), type(leaf)
+            assert leaf.dtype == np.dtype(dtype), leaf.dtype
+        else:
+            assert isinstance(leaf, torch.Tensor), type(leaf)
+            assert leaf.dtype == getattr(torch, dtype), leaf.dtype
+            assert leaf.device.type == torch.device(device).type, leaf.device
+
+
+@pytest.fixture(name="problem")
+def _problem_fixture():
+    return _problem
+
+
+@pytest.fixture(name="run_ours")
+def _run_ours_fixture():
+    return _run_ours
+
+
+@pytest.fixture(name="run_torch")
+def _run_torch_fixture():
+    return _run_torch
+
+
+@pytest.fixture(name="convert")
+def _convert_fixture():
+    return _convert
+
+
+@pytest.fixture(name="assert_like")
+def _assert_like_fixture():
+    return _assert_like

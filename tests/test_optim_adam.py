@@ -4,7 +4,6 @@ no bias correction, L2 vs decoupled weight decay, and Reddi et al.'s counterexam
 
 import numpy as np
 import pytest
-from optim_helpers import problem, run_ours, run_torch
 
 from course_utils import optim
 from course_utils.optim import schedules
@@ -85,7 +84,7 @@ TIGHT = {"rtol": 1e-12, "atol": 1e-15}
 # --- where eps goes ----------------------------------------------------------------------------
 
 
-def test_eps_hat_is_the_keras_efficient_form():
+def test_eps_hat_is_the_keras_efficient_form(problem, run_ours):
     """Kingma & Ba Section 2: alpha_t = lr sqrt(1-beta2^t)/(1-beta1^t), p -= alpha_t m/(sqrt(v)+eps_hat)."""
     lr, eps_hat = 1e-3, 1e-7
     params, grads = problem(scale=1e-6)  # gradients of size 1e-6: here eps is not negligible
@@ -106,14 +105,14 @@ def test_eps_hat_is_the_keras_efficient_form():
     assert np.max(np.abs(steps_hat - steps_1)) > 0.01 * np.max(np.abs(steps_1))
 
 
-def test_eps_inside_the_square_root():
+def test_eps_inside_the_square_root(problem):
     _, grads = problem(scale=1e-4)
     ours = directions(optim.scale_by_adam(BETAS, eps=1e-8, eps_placement="inside"), grads)
     np.testing.assert_allclose(ours, eps_inside(grads), **TIGHT)
     assert not np.allclose(ours, algorithm1(grads), rtol=1e-2)
 
 
-def test_eps_outside_is_algorithm_1():
+def test_eps_outside_is_algorithm_1(problem):
     _, grads = problem(scale=1e-4)
     np.testing.assert_allclose(
         directions(optim.scale_by_adam(BETAS, eps=1e-6), grads), algorithm1(grads, 1e-6), **TIGHT
@@ -145,13 +144,13 @@ AMSGRAD_RULES = {
 
 
 @pytest.mark.parametrize("amsgrad", list(AMSGRAD_RULES))
-def test_amsgrad_variants_follow_their_rule(amsgrad):
+def test_amsgrad_variants_follow_their_rule(amsgrad, problem):
     _, grads = problem()
     ours = directions(optim.scale_by_adam(BETAS, amsgrad=amsgrad), grads)
     np.testing.assert_allclose(ours, AMSGRAD_RULES[amsgrad](grads), **TIGHT)
 
 
-def test_the_three_amsgrad_rules_give_three_trajectories():
+def test_the_three_amsgrad_rules_give_three_trajectories(problem, run_ours):
     params, grads = problem()
     finals = {}
     for rule in ["pytorch", "corrected", "paper"]:
@@ -165,7 +164,7 @@ def test_the_three_amsgrad_rules_give_three_trajectories():
             assert np.max(np.abs(finals[a] - finals[b])) > 1e-2, (a, b)
 
 
-def test_amsgrad_paper_is_amsgrad_without_bias_correction():
+def test_amsgrad_paper_is_amsgrad_without_bias_correction(problem):
     _, grads = problem()
     paper = directions(optim.scale_by_adam(BETAS, amsgrad="paper"), grads)
     np.testing.assert_array_equal(
@@ -173,7 +172,7 @@ def test_amsgrad_paper_is_amsgrad_without_bias_correction():
     )
 
 
-def test_without_bias_correction():
+def test_without_bias_correction(problem):
     _, grads = problem()
     ours = directions(optim.scale_by_adam(BETAS, bias_correction=False), grads)
     np.testing.assert_allclose(ours, no_bias_correction(grads), **TIGHT)
@@ -191,7 +190,7 @@ def test_the_first_adam_step_has_size_lr_whatever_the_gradient_scale():
 # --- L2 is not weight decay --------------------------------------------------------------------
 
 
-def test_l2_and_decoupled_weight_decay_differ_and_each_matches_torch():
+def test_l2_and_decoupled_weight_decay_differ_and_each_matches_torch(problem, run_ours, run_torch):
     params, grads = problem()
     _, l2 = run_ours(optim.adam(lr=0.05, weight_decay=0.5), params, grads)
     _, decoupled = run_ours(optim.adamw(lr=0.05, weight_decay=0.5), params, grads)

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from optim_helpers import assert_like, convert, problem, run_ours
 
 from course_utils import optim
 from course_utils.optim import schedules
@@ -39,7 +38,7 @@ def test_apply_updates_returns_a_new_tree_and_leaves_its_inputs_alone():
     np.testing.assert_array_equal(params["b"][0], 0.0)
 
 
-def test_the_state_is_not_mutated_by_update():
+def test_the_state_is_not_mutated_by_update(problem):
     params, grads = problem(steps=3)
     opt = optim.adam(lr=0.1, amsgrad=True)
     _, state = opt.update(grads[0], opt.init(params), params)
@@ -280,7 +279,7 @@ BATCHED = {
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
 @pytest.mark.parametrize("config", list(BATCHED))
-def test_batched_hyperparameters_equal_separate_runs(config, lib):
+def test_batched_hyperparameters_equal_separate_runs(config, lib, problem, run_ours, convert, assert_like):
     factory = getattr(optim, config.split("-")[0])
     make_kwargs = BATCHED[config]
     params, grads = problem((K, 6), steps=50)
@@ -300,7 +299,7 @@ def test_batched_hyperparameters_equal_separate_runs(config, lib):
     assert np.abs(batched[-1, 0] - batched[-1, 1]).max() > 1e-3
 
 
-def test_hyperparameters_may_be_torch_tensors():
+def test_hyperparameters_may_be_torch_tensors(problem, run_ours):
     params, grads = problem((K, 6), steps=10)
     as_numpy = optim.adam(lr=np.array([[0.01], [0.05], [0.1]]), betas=(0.9, np.array([[0.999], [0.9], [0.99]])))
     as_torch = optim.adam(
@@ -346,7 +345,7 @@ def with_numpy_scalar_schedule(kwargs):
 @pytest.mark.parametrize("hyperparameters", ["numbers", "float64 arrays", "numpy-scalar schedule"])
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
 @pytest.mark.parametrize("name", FACTORIES)
-def test_float32_in_float32_out(name, lib, hyperparameters):
+def test_float32_in_float32_out(name, lib, hyperparameters, problem, convert, assert_like):
     kwargs = {
         "numbers": dict,
         "float64 arrays": as_float64_arrays,

@@ -1,7 +1,6 @@
 """Momentum: torch.optim's buffer convention against Sutskever et al.'s (lecture 4)."""
 
 import numpy as np
-from optim_helpers import problem, run_ours
 
 from course_utils import optim
 from course_utils.optim import schedules
@@ -29,14 +28,14 @@ def sutskever(params, grads, lr):
     return np.stack(path)
 
 
-def test_sgd_momentum_is_the_torch_convention_with_an_undampened_first_buffer():
+def test_sgd_momentum_is_the_torch_convention_with_an_undampened_first_buffer(problem, run_ours):
     params, grads = problem()
     lr = schedules.step_decay(0.05, step_size=10, gamma=0.3)
     _, ours = run_ours(optim.sgd(lr=lr, momentum=MU, dampening=0.5), params, grads)
     np.testing.assert_allclose(ours, torch_convention(params, grads, lr, dampening=0.5), rtol=1e-12, atol=1e-14)
 
 
-def test_sutskever_momentum_equals_torch_momentum_for_a_constant_lr():
+def test_sutskever_momentum_equals_torch_momentum_for_a_constant_lr(problem, run_ours):
     params, grads = problem()
     _, torch_style = run_ours(optim.sgd(lr=0.05, momentum=MU), params, grads)
     _, lr_first = run_ours(optim.chain(optim.scale_by_lr(0.05), optim.trace(MU)), params, grads)
@@ -44,7 +43,7 @@ def test_sutskever_momentum_equals_torch_momentum_for_a_constant_lr():
     np.testing.assert_allclose(lr_first, sutskever(params, grads, lambda t: 0.05), rtol=1e-12, atol=1e-14)
 
 
-def test_under_a_schedule_the_two_conventions_differ():
+def test_under_a_schedule_the_two_conventions_differ(problem, run_ours):
     params, grads = problem()
     lr = schedules.step_decay(0.05, step_size=10, gamma=0.1)
     _, torch_style = run_ours(optim.sgd(lr=lr, momentum=MU), params, grads)

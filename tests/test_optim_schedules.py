@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from optim_helpers import problem, run_ours, run_torch
 from torch.optim import lr_scheduler
 
 from course_utils import optim
@@ -61,7 +60,7 @@ def test_schedule_values_match_torch_lr_schedulers(name):
 
 @pytest.mark.parametrize("factory, kwargs", [("sgd", {"momentum": 0.9}), ("adam", {})])
 @pytest.mark.parametrize("name", ["step_decay", "cosine_decay", "linear_warmup"])
-def test_optimizers_with_a_schedule_match_torch_with_its_scheduler(name, factory, kwargs):
+def test_optimizers_with_a_schedule_match_torch_with_its_scheduler(name, factory, kwargs, problem, run_ours, run_torch):
     make_ours, make_torch = SCHEDULES[name]
     params, grads = problem()
     _, ours = run_ours(getattr(optim, factory)(lr=make_ours(), **kwargs), params, grads)
@@ -69,7 +68,7 @@ def test_optimizers_with_a_schedule_match_torch_with_its_scheduler(name, factory
     np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-12)
 
 
-def test_adagrad_lr_decay_applies_on_top_of_a_schedule():
+def test_adagrad_lr_decay_applies_on_top_of_a_schedule(problem, run_ours, run_torch):
     params, grads = problem()
     _, ours = run_ours(optim.adagrad(lr=schedules.exponential_decay(0.1, 0.95), lr_decay=0.05), params, grads)
     expected = run_torch(
