@@ -31,23 +31,28 @@ PYTEST_ARGS ?=
 ARTIFACTS ?= artifacts
 JUNIT_DIR ?= $(ARTIFACTS)/junit
 LOG_DIR ?= $(ARTIFACTS)/logs
-NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=500
 # Every pytest pass runs under course_utils.execution's policy (PYTHONHASHSEED=0, one BLAS thread
 # unless set, inline figures in kernels, a temporary HOME and Jupyter folders).
 POLICY := $(BIN)/python -m course_utils.execution run --
+# The unit pass spreads over both cores (pytest-xdist); loadscope keeps each module on one worker,
+# so module-scoped fixtures (a graded batch, a rebuilt release) are built once.
+UNIT_XDIST ?= -n 2 --dist loadscope
 # `make test-order`: the unit tests shuffled with these fixed seeds.
 ORDER_SEEDS := 1 2 3
 FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/*.ipynb)))
 # Jupyter refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help venv lab test lint clean lock lock-upgrade test-latest test-machines test-order normalize nbdime
+.PHONY: help venv lab test lint clean lock lock-upgrade test-latest test-machines test-machines-quick test-order \
+	normalize nbdime
 
 help:
 	@echo "make lab            open the course in JupyterLab (installs only what the lectures need)"
 	echo "make test           unit, browser and nbval passes (in parallel), notebook budget, lint"
 	echo "make lint           ruff check and ruff format --check"
 	echo "make test-machines  unit tests + strict nbval with 1 and 2 BLAS threads and another OpenBLAS kernel"
+	echo "make test-machines-quick  the subset of test-machines that .ci/run runs"
 	echo "make test-order     unit tests in shuffled orders (fixed seeds: $(ORDER_SEEDS))"
 	echo "make lock           re-resolve $(LOCK) after a change of pyproject.toml (keeps other pins)"
 	echo "make lock-upgrade   re-resolve $(LOCK) with the newest releases"
@@ -75,27 +80,32 @@ lab: $(STUDENT_STAMP)
 
 # uv resolves for every platform and Python >= 3.10 at once (--universal) from PyPI's metadata,
 # without downloading wheels; an existing lock is kept where it still fits (lock-upgrade: newest).
-UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 \
-	-c constraints.txt -o $(LOCK) --custom-compile-command "make lock"
+# Only uv is needed (not the locked environment), so `make lock` also works right after a merge
+# that added a dependency the old lock does not have.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 -c constraints.txt
 
-lock: venv
-	$(UV_COMPILE)
+$(BIN)/uv: | $(BIN)/python
+	$(PIP) install -c $(LOCK) uv
 
-lock-upgrade: venv
-	$(UV_COMPILE) --upgrade
+lock: $(BIN)/uv
+	$(UV_COMPILE) -o $(LOCK) --custom-compile-command "make lock" -q
+	echo "$(LOCK) written (git diff $(LOCK) shows what changed)"
 
-# A separate environment with the newest releases (torch stays at constraints.txt's pin): first a
-# report of every package whose newest release differs from the lock, then `make test` in it.
-test-latest: venv
+lock-upgrade: $(BIN)/uv
+	$(UV_COMPILE) -o $(LOCK) --custom-compile-command "make lock" --upgrade -q
+	echo "$(LOCK) written (git diff $(LOCK) shows what changed)"
+
+# A separate environment with the newest releases (torch stays at constraints.txt's pin): a report
+# of every package whose newest release differs from the lock, then `make test` in that environment.
+test-latest: $(BIN)/uv
 	mkdir -p $(ARTIFACTS)
-	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 \
-		-c constraints.txt --upgrade --no-header -q -o $(ARTIFACTS)/latest.lock
-	$(BIN)/python tools/lock_drift.py $(LOCK) $(ARTIFACTS)/latest.lock --out $(ARTIFACTS)/drift.txt
+	$(UV_COMPILE) -o $(ARTIFACTS)/latest.lock --upgrade --no-header -q
 	rm -rf $(LATEST_VENV)
 	$(MAKE) --no-print-directory venv VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock
+	$(LATEST_VENV)/bin/python tools/lock_drift.py $(LOCK) $(ARTIFACTS)/latest.lock --out $(ARTIFACTS)/drift.txt
 	$(MAKE) --no-print-directory test VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock \
 		ARTIFACTS=$(ARTIFACTS)/latest || { echo "make test-latest: FAILED with the releases in $(ARTIFACTS)/drift.txt"; exit 1; }
-	echo "make test-latest: passed with the releases in $(ARTIFACTS)/drift.txt (update: make lock-upgrade)"
+	echo "make test-latest: passed with the releases in $(ARTIFACTS)/drift.txt (to adopt them: make lock-upgrade)"
 
 # Three pytest passes run at the same time (each mostly waits on its own kernel or browser, so the
 # two cores stay busy), then the notebook budget and the linter; all run even if one fails:
@@ -122,7 +132,7 @@ test: venv
 		eval "pid_$$name=$$!"
 	}
 	echo "== starting the unit, browser and nbval passes in parallel (logs in $(LOG_DIR)/)"
-	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
+	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" $(UNIT_XDIST) --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
 	pass browser $(POLICY) $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS)
 	if [ -n "$$dirs" ]; then
 		pass nbval env COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/notebook_times.json $(POLICY) \
@@ -149,28 +159,36 @@ test: venv
 # The same unit tests and strict nbval under other BLAS settings: every committed number must come
 # out the same (or within its documented tolerance). OPENBLAS_CORETYPE picks an older OpenBLAS
 # kernel than the CPU's own (Sandybridge: AVX without FMA, valid on any x86-64 CPU with AVX).
-MACHINE_SETTINGS := threads1:OMP_NUM_THREADS=1,OPENBLAS_NUM_THREADS=1 \
+MACHINE_SETTINGS ?= threads1:OMP_NUM_THREADS=1,OPENBLAS_NUM_THREADS=1 \
 	threads2:OMP_NUM_THREADS=2,OPENBLAS_NUM_THREADS=2 \
 	sandybridge:OPENBLAS_CORETYPE=Sandybridge,OMP_NUM_THREADS=1,OPENBLAS_NUM_THREADS=1
-MACHINE_PASSES ?= unit nbval
+MACHINE_UNIT ?= tests course_utils
+MACHINE_NOTEBOOKS ?= $(NOTEBOOK_DIRS)
 test-machines: venv
 	@mkdir -p $(LOG_DIR) $(JUNIT_DIR)
 	failed=""
 	for setting in $(MACHINE_SETTINGS); do
 		name=$${setting%%:*}; vars=$${setting#*:}
-		for pass in $(MACHINE_PASSES); do
-			case $$pass in
-				unit) args=(tests course_utils -m "not browser") ;;
-				nbval) args=($(NBVAL_ARGS) $(NOTEBOOK_DIRS)) ;;
-			esac
-			echo "== $$pass with $${vars//,/ }"
-			env $${vars//,/ } COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/machines/$$name-times.json $(POLICY) \
-				$(BIN)/python -m pytest "$${args[@]}" -q --junitxml=$(JUNIT_DIR)/machines-$$name-$$pass.xml $(PYTEST_ARGS) \
-				|| failed="$$failed $$name/$$pass"
-		done
+		echo "== unit tests ($(MACHINE_UNIT)) with $${vars//,/ }"
+		env $${vars//,/ } $(POLICY) $(BIN)/python -m pytest $(MACHINE_UNIT) -m "not browser" -q $(UNIT_XDIST) \
+			--junitxml=$(JUNIT_DIR)/machines-$$name-unit.xml $(PYTEST_ARGS) || failed="$$failed $$name/unit"
+		echo "== strict nbval ($(MACHINE_NOTEBOOKS)) with $${vars//,/ }"
+		env $${vars//,/ } COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/machines/$$name-times.json $(POLICY) \
+			$(BIN)/python -m pytest $(NBVAL_ARGS) $(MACHINE_NOTEBOOKS) -q \
+			--junitxml=$(JUNIT_DIR)/machines-$$name-nbval.xml $(PYTEST_ARGS) || failed="$$failed $$name/nbval"
 	done
 	if [ -n "$$failed" ]; then echo "make test-machines FAILED:$$failed"; exit 1; fi
 	echo "make test-machines passed"
+
+# What .ci/run adds to `make test` within its time budget: one setting that changes both the thread
+# count and the OpenBLAS kernel, on the tests that compare committed numbers or cross-library results
+# (check data, parity with torch.optim, the checks, doctests) and strict nbval of the built exercise
+# and solution notebooks. The lectures under other settings: `make test-machines`.
+test-machines-quick: venv
+	@$(MAKE) --no-print-directory test-machines \
+		MACHINE_SETTINGS="sandybridge-2threads:OPENBLAS_CORETYPE=Sandybridge,OMP_NUM_THREADS=2,OPENBLAS_NUM_THREADS=2" \
+		MACHINE_UNIT="tests/test_assignments.py tests/test_optim_parity.py tests/test_checks.py course_utils" \
+		MACHINE_NOTEBOOKS="solutions exercises"
 
 # The unit tests in shuffled orders (pytest-randomly, fixed seeds so that a failure can be replayed
 # with `pytest -p randomly --randomly-seed=N`). pytest-randomly also reseeds `random` and NumPy's

@@ -134,7 +134,8 @@ def test_infinite_loop_is_stopped_by_the_time_limit():
 
     start = time.perf_counter()
     result = evaluate("gd_step", gd_step, time_limit=0.3)
-    assert time.perf_counter() - start < 5
+    # only a bound against hanging: 200x the limit, so that a loaded machine cannot fail it
+    assert time.perf_counter() - start < 60
     assert result.status == "timeout"
     assert "Stopped after 0.3 s: is there an infinite loop, or a very slow one?" in str(result)
 

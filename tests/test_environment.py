@@ -185,10 +185,10 @@ def test_kernel_with_isolated_home_is_this_environment(tmp_path):
 
         print(KernelSpecManager().get_kernel_spec("python3").resource_dir)
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.prefix)")])
-        NotebookClient(nb, kernel_name="python3", timeout=60, startup_timeout=60).execute()
+        NotebookClient(nb, kernel_name="python3", timeout=300, startup_timeout=300).execute()
         print(nb.cells[0].outputs[0]["text"].strip())
     """)
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=500)
     assert result.returncode == 0, result.stderr
     spec_dir, kernel_prefix = result.stdout.split()
     assert Path(spec_dir).resolve().is_relative_to(Path(sys.prefix).resolve()), spec_dir
