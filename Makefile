@@ -31,7 +31,8 @@ PYTEST_ARGS ?=
 ARTIFACTS ?= artifacts
 JUNIT_DIR ?= $(ARTIFACTS)/junit
 LOG_DIR ?= $(ARTIFACTS)/logs
-NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=500
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=500 \
+	-p no:randomly
 # Every pytest pass runs under course_utils.execution's policy (PYTHONHASHSEED=0, one BLAS thread
 # unless set, inline figures in kernels, a temporary HOME and Jupyter folders).
 POLICY := $(BIN)/python -m course_utils.execution run --

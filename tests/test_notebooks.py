@@ -7,7 +7,9 @@ itself is measured from the nbval run (tests/conftest.py, tools/notebook_budget.
 """
 
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -157,3 +159,28 @@ def test_budget_is_checked_in_kernel_cpu_seconds():
     assert "unknown" in notebook_budget.problems(unknown)[0]
     assert notebook_budget.single_threaded(_report({"01": 1.0}))
     assert not notebook_budget.single_threaded(_report({"01": 1.0}, threads="2"))
+
+
+def test_the_nbval_pass_records_cell_times(tmp_path):
+    # The budget's data: the root conftest.py plugin writes each cell's wall time and kernel CPU time.
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(c) for c in ("x = sum(i * i for i in range(3_000_000))", "print(1 + 1)")]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    execution.execute_notebook(path)
+    times = tmp_path / "times.json"
+    env = {**os.environ, "COURSE_NOTEBOOK_TIMES": str(times)}
+    # The notebook lies outside the repository, so pyproject.toml's settings do not apply: the plugin
+    # is loaded by name, and pytest-randomly (installed, on by default) must be turned off by hand or
+    # it would shuffle the cells.
+    cmd = [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    cmd += ["--nbval", str(path), "-q"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=500)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = json.loads(times.read_text())
+    (cells,) = report["notebooks"].values()
+    assert [c["cell"] for c in cells] == ["Cell 0", "Cell 1"]
+    assert cells[0]["kernel_cpu_s"] > 0.05 and cells[0]["wall_s"] > 0  # three million squares take CPU time
+    assert report["threads"]["OMP_NUM_THREADS"] == os.environ.get("OMP_NUM_THREADS")
