@@ -628,6 +628,26 @@ def test_sparse_gradients_are_refused():
         opt.step()
 
 
+def test_complex_parameters_are_refused_before_anything_changes():
+    z = nn.Parameter(torch.ones(2, dtype=torch.complex64))
+    opt = TorchOptimizer([z], optim.adam())
+    z.grad = torch.ones_like(z)
+    with pytest.raises(TypeError, match="real parameters only"):
+        opt.step()
+    assert torch.equal(z.detach(), torch.ones(2, dtype=torch.complex64)) and len(opt.state) == 0
+
+
+def test_named_parameters_and_a_momentum_buffer_saved_as_none():
+    model = make_model()
+    opt = TorchOptimizer(model.named_parameters(), optim.sgd(lr=0.1, momentum=0.9))
+    assert opt.param_groups[0]["param_names"] == [name for name, _ in model.named_parameters()]
+    saved = opt.state_dict()
+    saved["state"] = {0: {"momentum_buffer": None}}  # what a hand-made or older checkpoint may hold
+    opt.load_state_dict(saved)
+    train(model, opt, 2, make_data())
+    assert all(opt.state[p]["momentum_buffer"].shape == p.shape for p in model.parameters())
+
+
 def test_it_wants_a_transform():
     with pytest.raises(TypeError, match="transform must be a course_utils.optim.Transform, got Adam"):
         TorchOptimizer(make_model().parameters(), torch.optim.Adam(make_model().parameters()))

@@ -206,6 +206,11 @@ class TorchOptimizer(torch.optim.Optimizer):
                 continue
             if any(p.grad.is_sparse for p in active):
                 raise TypeError("TorchOptimizer needs dense gradients (use torch.optim.SparseAdam for sparse ones)")
+            if any(p.is_complex() for p in active):
+                raise TypeError(
+                    "TorchOptimizer updates real parameters only; for a complex one, optimize "
+                    "torch.view_as_real(p) as torch.optim does internally"
+                )
             transform = self._transform_for(group, index)
             template = _template(transform)
             batches: dict = {}  # parameters whose states share their scalars (step, ...) are updated together
@@ -352,7 +357,7 @@ def _decode(transform, template, named: dict, p):
     """The transform's state for parameter ``p`` from ``optimizer.state[p]``."""
     needed = [name for block in _blocks(template) for _, value, name in _fields(block)
               if isinstance(value, torch.Tensor) and name not in SCALAR_NAMES]  # fmt: skip
-    if any(name not in named for name in needed):
+    if any(named.get(name) is None for name in needed):
         template = transform.init(p.detach())  # first step (or a new buffer): fresh values from init
     step = int(named["step"]) if "step" in named else 0
 
@@ -361,7 +366,7 @@ def _decode(transform, template, named: dict, p):
         for _, value, name in _fields(state):
             if name is None:  # counters we do not store: the momentum buffer's, the lr's
                 values.append((1 if "momentum_buffer" in named else 0) if isinstance(state, TraceState) else step)
-            elif name in named and value is not None:
+            elif named.get(name) is not None and value is not None:
                 saved = named[name]
                 values.append(saved if isinstance(value, torch.Tensor) else type(value)(saved))
             else:
