@@ -103,11 +103,17 @@ CHANGES = {
 }
 
 
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
 @pytest.mark.parametrize("case", list(CHANGES))
-def test_changes_between_steps_act_like_changing_torchs_param_groups(case):
+def test_changes_between_steps_act_like_changing_torchs_param_groups(case, lib):
     name, kwargs, changes = CHANGES[case]
     params, grads = problem(steps=14)
-    ours = run_changing(inject_hyperparams(getattr(optim, name))(**kwargs), params, grads, changes)
+    ours = run_changing(
+        inject_hyperparams(getattr(optim, name))(**kwargs),
+        convert(params, lib, "float64"),
+        [convert(g, lib, "float64") for g in grads],
+        changes,
+    )
     theirs = run_torch_changing(name, kwargs, params, grads, changes)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
     unchanged = run_changing(inject_hyperparams(getattr(optim, name))(**kwargs), params, grads, {})

@@ -173,8 +173,8 @@ def inject_hyperparams(factory: Callable[..., Transform], *, static_args=()) -> 
             hyperparams = {**state.hyperparams, **{k: _evaluate(s, t) for k, s in scheduled.items()}}
             inner = build(hyperparams)
             key = repr(tuple(_zero_pattern(hyperparams[k]) for k in numeric))
-            if key not in skeletons:
-                skeletons[key] = _skeleton(inner.init(np.zeros(0)))
+            if key not in skeletons:  # once per pattern of zeros: init allocates
+                skeletons[key] = _skeleton(inner.init(params if params is not None else np.zeros(0)))
             inner_state = state.inner_state
             if _skeleton(inner_state) != skeletons[key]:  # a block appeared or disappeared
                 if params is None:
