@@ -663,3 +663,24 @@ def test_float32_and_float64_parameters_in_one_optimizer():
     for (p32, p64), (q32, q64) in zip(path, expected, strict=True):
         torch.testing.assert_close(p32, q32, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(p64, q64, **F64)
+
+
+def test_a_grad_scaler_drives_it_like_torch_optim():
+    # mixed-precision loops call scaler.step(optimizer): unscale the gradients, skip the step on inf
+    x, y = make_data()
+    weights_after = []
+    for make in (lambda ps: TorchOptimizer(ps, optim.adam(lr=1e-2)), lambda ps: torch.optim.Adam(ps, lr=1e-2)):
+        model = make_model()
+        opt = make(model.parameters())
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+        for step in range(6):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y) * (float("inf") if step == 2 else 1.0)  # one skipped step
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        weights_after.append(weights(model))
+        assert scaler.get_scale() < 2.0**10  # the inf step halved the scale ...
+        assert {float(s["step"]) for s in opt.state.values()} == {5.0}  # ... and was skipped
+    for p, q in zip(*weights_after, strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
