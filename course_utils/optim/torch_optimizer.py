@@ -36,7 +36,9 @@ from .step_size import CountState
 # For each factory: the torch.optim class it mirrors, and that class's switches. The switches
 # choose *how* torch computes a step (for-loop, foreach, fused kernel, CUDA graphs), not *what*
 # it computes, so they are accepted and change nothing here; they are kept so that
-# ``param_groups`` and checkpoints have exactly torch's keys.
+# ``param_groups`` and checkpoints have exactly torch's keys. Two are refused where it matters:
+# ``differentiable=True`` (steps run under no_grad) and, whatever ``capturable`` says, a step
+# inside CUDA graph capture (a replayed graph would repeat the step counts read at capture).
 TORCH_CLASSES = {
     sgd: ("SGD", {"foreach": None, "differentiable": False, "fused": None}),
     adagrad: ("Adagrad", {"foreach": None, "differentiable": False, "fused": None}),
@@ -196,6 +198,7 @@ class TorchOptimizer(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient, with its group's current values."""
+        _refuse_graph_capture()
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -300,6 +303,23 @@ class TorchOptimizer(torch.optim.Optimizer):
                         f"the checkpoint's {name!r} of parameter {index} has shape {tuple(value.shape)}, "
                         f"but the parameter has shape {tuple(p.shape)}: it belongs to another model"
                     )
+
+
+def _capturing() -> bool:
+    return torch.accelerator.current_stream().is_capturing()
+
+
+def _refuse_graph_capture() -> None:
+    """``capturable=True`` promises a step that a CUDA graph can record; ours cannot be recorded."""
+    if torch.compiler.is_compiling():
+        return
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    if accelerator is not None and accelerator.type in ("cuda", "xpu") and _capturing():
+        raise RuntimeError(
+            "TorchOptimizer.step() cannot be recorded in a CUDA graph (it reads step counts on the host, so a "
+            "replayed graph would repeat the captured step); run it outside the capture, or use the matching "
+            "torch.optim class with capturable=True for graph capture"
+        )
 
 
 # --- per-parameter state: torch's names <-> the transform's NamedTuples ------------------------
