@@ -684,3 +684,161 @@ def test_a_grad_scaler_drives_it_like_torch_optim():
         assert {float(s["step"]) for s in opt.state.values()} == {5.0}  # ... and was skipped
     for p, q in zip(*weights_after, strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+# --- a training loop as a PyTorch user writes it -------------------------------------------------
+
+
+class Block(nn.Module):
+    """Biases, a LayerNorm, a frozen embedding and a branch that only some batches use."""
+
+    def __init__(self):
+        super().__init__()
+        self.frozen = nn.Linear(6, 6)
+        self.frozen.requires_grad_(False)
+        self.body = nn.Linear(6, 16)
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 3)
+        self.aux = nn.Linear(16, 3)  # used on even steps only: its .grad is None on odd ones
+
+    def forward(self, x, use_aux):
+        h = self.norm(torch.relu(self.body(self.frozen(x))))
+        return self.head(h) + (self.aux(h) if use_aux else 0.0)
+
+
+def adamw_recipe(model):
+    """The usual AdamW recipe: decay on the weight matrices, none on biases and norm gains."""
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return [{"params": [p for _, p in trainable if p.dim() >= 2], "weight_decay": 0.1},
+            {"params": [p for _, p in trainable if p.dim() < 2], "weight_decay": 0.0}]  # fmt: skip
+
+
+def training_loop(model, opt, scheduler, steps, *, autocast=False):
+    gen = torch.Generator().manual_seed(2)
+    x, y = torch.randn(64, 6, generator=gen), torch.randint(0, 3, (64,), generator=gen)
+    for step in steps:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            logits = model(x[step % 4 :: 4], use_aux=step % 2 == 0)
+        nn.functional.cross_entropy(logits.float(), y[step % 4 :: 4]).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)
+        opt.step()
+        scheduler.step()
+
+
+def one_cycle(opt):
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-2, total_steps=24)
+
+
+def make_block():
+    torch.manual_seed(0)
+    return Block()
+
+
+@pytest.mark.parametrize("autocast", [False, True], ids=["float32", "autocast-bf16"])
+def test_a_training_loop_with_groups_clipping_and_one_cycle_like_torch_adamw(autocast):
+    # Tolerance: float32 as above. Under bf16 autocast the forward rounds the (float32) weights to
+    # bf16 (8 significant bits); when ours and torch's weights differ by their float32 rounding
+    # (~1e-7), a weight may fall on the other side of a bf16 rounding boundary, which changes a
+    # gradient entry by ~2^-8 relative; Adam then moves that weight by at most ~lr_max * 2^-8
+    # = 1.2e-4 in one step; atol 5e-4 allows a few such flips, which the agreement asserted below
+    # (a nonzero trained change of ~1e-1) is far above.
+    tolerance = dict(rtol=0, atol=5e-4) if autocast else dict(rtol=1e-4, atol=1e-5)
+    trained = []
+    for make in (lambda groups: TorchOptimizer(groups, optim.adamw(lr=1e-3)),
+                 lambda groups: torch.optim.AdamW(groups, lr=1e-3)):  # fmt: skip
+        model = make_block()
+        opt = make(adamw_recipe(model))
+        training_loop(model, opt, one_cycle(opt), range(24), autocast=autocast)
+        trained.append(model)
+    assert_same_weights(*trained, **tolerance)
+    start = make_block()
+    assert torch.equal(trained[0].frozen.weight, start.frozen.weight)  # frozen: never touched
+    assert (trained[0].body.weight - start.body.weight).abs().max() > 5e-2  # it trained
+
+
+@pytest.mark.parametrize("direction", ["ours->torch", "torch->ours"])
+def test_a_training_loop_resumes_from_a_checkpoint_of_the_other_optimizer(direction):
+    # train 12 steps, save model + optimizer + scheduler with torch.save, resume with the other class
+    ours = lambda groups: TorchOptimizer(groups, optim.adamw(lr=1e-3))  # noqa: E731
+    theirs = lambda groups: torch.optim.AdamW(groups, lr=1e-3)  # noqa: E731
+    first, second = (ours, theirs) if direction == "ours->torch" else (theirs, ours)
+    uninterrupted = make_block()
+    opt = first(adamw_recipe(uninterrupted))
+    training_loop(uninterrupted, opt, one_cycle(opt), range(24))
+
+    model = make_block()
+    opt = first(adamw_recipe(model))
+    scheduler = one_cycle(opt)
+    training_loop(model, opt, scheduler, range(12))
+    assert model.aux.weight in opt.state and model.frozen.weight not in opt.state
+    checkpoint = save_and_load(
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": scheduler.state_dict()}
+    )
+    resumed = make_block()
+    resumed.load_state_dict(checkpoint["model"])
+    opt = second(adamw_recipe(resumed))
+    scheduler = one_cycle(opt)
+    opt.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    training_loop(resumed, opt, scheduler, range(12, 24))
+    assert_same_weights(resumed, uninterrupted, rtol=1e-4, atol=1e-5)
+
+
+def test_repr_is_torchs():
+    model = make_block()
+    ours = TorchOptimizer(adamw_recipe(model), optim.adamw(lr=1e-3))
+    theirs = torch.optim.AdamW(adamw_recipe(model), lr=1e-3)
+    assert repr(ours).startswith("TorchOptimizer (\nParameter Group 0\n")
+    assert repr(ours).replace("TorchOptimizer", "AdamW", 1) == repr(theirs)
+
+
+@pytest.mark.parametrize("flags", [{"foreach": True}, {"foreach": False}, {"fused": True}, {"maximize": True}])
+def test_torchs_switches_in_a_group_compute_what_torch_computes(flags):
+    ours, theirs = twins()
+    grads = gradients(ours, 10)
+    path = run_open_loop(TorchOptimizer([{"params": ours, **flags}], optim.adam(lr=1e-2)), ours, grads)
+    assert_paths_close(path, run_open_loop(torch.optim.Adam([{"params": theirs, **flags}], lr=1e-2), theirs, grads),
+                       **F64)  # fmt: skip
+
+
+def test_a_step_inside_cuda_graph_capture_is_refused(monkeypatch):
+    # capturable=True is accepted (eager steps are the same), but a graph cannot record our step:
+    # simulate a capture on a CUDA machine, as torch.optim's own check sees it
+    class Capturing:
+        def is_capturing(self):
+            return True
+
+    a = nn.Parameter(torch.ones(2))
+    opt = TorchOptimizer([{"params": [a], "capturable": True}], optim.adam(lr=0.1))
+    a.grad = torch.ones(2)
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", lambda check_available=False: torch.device("cuda"))
+    monkeypatch.setattr(torch.accelerator, "current_stream", lambda device=None: Capturing())
+    with pytest.raises(RuntimeError, match="cannot be recorded in a CUDA graph.*capturable=True"):
+        opt.step()
+    assert torch.equal(a.detach(), torch.ones(2)) and len(opt.state) == 0
+    monkeypatch.undo()
+    opt.step()
+    assert not torch.equal(a.detach(), torch.ones(2))
+
+
+@pytest.mark.parametrize("saved_dtype,dtype", [(torch.float64, torch.float32), (torch.float32, torch.float64)])
+def test_a_checkpoint_of_another_dtype_loads_as_into_torch(saved_dtype, dtype):
+    # torch's loader casts each state tensor to its parameter's dtype ('step' stays as saved):
+    # ours and torch.optim.Adam load the same checkpoint and continue alike
+    source = leaves(dtype=saved_dtype)
+    opt = torch.optim.Adam(source, lr=1e-2)
+    grads = gradients(source, 10)
+    run_open_loop(opt, source, grads[:5])
+    saved = opt.state_dict()
+    ours, theirs = ([p.detach().to(dtype).requires_grad_() for p in source] for _ in range(2))
+    opt_ours, opt_theirs = TorchOptimizer(ours, optim.adam(lr=1e-2)), torch.optim.Adam(theirs, lr=1e-2)
+    opt_ours.load_state_dict(save_and_load(saved))  # one copy each: torch's loader keeps 'step' as loaded,
+    opt_theirs.load_state_dict(save_and_load(saved))  # so two optimizers loading one dict would share it
+    for p, q in zip(ours, theirs, strict=True):
+        dtypes = [{k: v.dtype for k, v in o.state[x].items()} for o, x in ((opt_ours, p), (opt_theirs, q))]
+        assert dtypes[0] == dtypes[1]
+        assert opt_ours.state[p]["exp_avg"].dtype == dtype
+    rest = [[g.to(dtype) for g in gs] for gs in grads[5:]]
+    tolerance = F64 if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    assert_paths_close(run_open_loop(opt_ours, ours, rest), run_open_loop(opt_theirs, theirs, rest), **tolerance)
