@@ -194,3 +194,19 @@ def test_clear_errors():
     broken = state._replace(hyperparams={**state.hyperparams, "momentum": 0.9})
     with pytest.raises(ValueError, match=r"got unknown \['momentum'\]"):
         opt.update(np.ones(2), broken, np.zeros(2))
+
+
+def test_a_scheduled_hyperparameter_cannot_be_set_by_hand():
+    # the schedule sets it at every update: a value set by hand would be silently replaced
+    schedule = optim.schedules.cosine_decay(0.1, 10)
+    opt = inject_hyperparams(optim.sgd)(lr=schedule, momentum=0.9)
+    params = np.ones(3)
+    state = opt.init(params)
+    assert state.scheduled == {"lr"}
+    with pytest.raises(ValueError, match="lr follows a schedule.*give the factory a number"):
+        set_hyperparams(state, lr=1.0)
+    state = set_hyperparams(state, momentum=0.5)  # the others can still be changed
+    _, state = opt.update(np.ones(3), state, params)
+    assert state.scheduled == {"lr"} and state.hyperparams == {"lr": schedule(1), "momentum": 0.5,
+                                                                "dampening": 0.0, "weight_decay": 0.0}  # fmt: skip
+    assert pickle.loads(pickle.dumps(state)).scheduled == {"lr"}

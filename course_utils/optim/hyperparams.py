@@ -14,7 +14,8 @@ the state instead, and rebuilds the transform from those values at every update:
 An argument given as a function of the step number ``t = 1, 2, ...`` (a schedule from
 :mod:`.schedules`) is evaluated at every update; ``state.hyperparams`` then shows the value used
 at the last update. Flags (``amsgrad``, ``nesterov``, ``maximize``, ...) choose the algorithm and
-stay fixed. The state holds only numbers, arrays and NamedTuples, so it can be pickled.
+stay fixed; a scheduled argument follows its schedule (:func:`set_hyperparams` refuses to change it).
+The state holds only numbers, arrays, NamedTuples and names, so it can be pickled.
 
 Every factory of :mod:`.aliases` also *remembers* its arguments (``transform.recipe``): that is
 how :class:`~course_utils.optim.TorchOptimizer` finds ``lr``, ``betas`` ... for its
@@ -59,6 +60,7 @@ class HyperparamsState(NamedTuple):
     t: int  # updates made so far
     hyperparams: dict  # the numeric arguments: those of the last update (before any, of the first)
     inner_state: Any  # the state of the transform the factory builds from them
+    scheduled: frozenset = frozenset()  # the names given as schedules: their values come from the schedule
 
 
 def is_numeric(value) -> bool:
@@ -166,7 +168,7 @@ def inject_hyperparams(factory: Callable[..., Transform], *, static_args=()) -> 
         build(first)  # bad values fail now, not at the first update
 
         def init(params):
-            return HyperparamsState(0, dict(first), build(first).init(params))
+            return HyperparamsState(0, dict(first), build(first).init(params), frozenset(scheduled))
 
         def prepare(state, params):
             t = state.t + 1
@@ -185,7 +187,7 @@ def inject_hyperparams(factory: Callable[..., Transform], *, static_args=()) -> 
         def update(grads, state, params=None):
             t, hyperparams, inner, inner_state = prepare(state, params)
             updates, inner_state = inner.update(grads, inner_state, params)
-            return updates, HyperparamsState(t, hyperparams, inner_state)
+            return updates, HyperparamsState(t, hyperparams, inner_state, frozenset(scheduled))
 
         def fused(grads, state, params):
             t, hyperparams, inner, inner_state = prepare(state, params)
@@ -193,7 +195,7 @@ def inject_hyperparams(factory: Callable[..., Transform], *, static_args=()) -> 
             if result is None:
                 return None
             params, inner_state = result
-            return params, HyperparamsState(t, hyperparams, inner_state)
+            return params, HyperparamsState(t, hyperparams, inner_state, frozenset(scheduled))
 
         return Transform(init, update, fused, recipe=Recipe(injected, arguments))
 
@@ -209,4 +211,10 @@ def set_hyperparams(state: HyperparamsState, **values) -> HyperparamsState:
     unknown = sorted(set(values) - set(state.hyperparams))
     if unknown:
         raise ValueError(f"unknown hyperparameters {unknown}; this state has {sorted(state.hyperparams)}")
+    scheduled = sorted(set(values) & set(state.scheduled))
+    if scheduled:  # the next update would overwrite them with the schedule's value: say so instead
+        raise ValueError(
+            f"{', '.join(scheduled)} follows a schedule (a function of the step), which sets it at every update; "
+            "to choose its values yourself, give the factory a number instead of the schedule"
+        )
     return state._replace(hyperparams={**state.hyperparams, **values})
