@@ -842,3 +842,28 @@ def test_a_checkpoint_of_another_dtype_loads_as_into_torch(saved_dtype, dtype):
     rest = [[g.to(dtype) for g in gs] for gs in grads[5:]]
     tolerance = F64 if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
     assert_paths_close(run_open_loop(opt_ours, ours, rest), run_open_loop(opt_theirs, theirs, rest), **tolerance)
+
+
+def test_adagrad_checkpoints_load_into_torch_before_every_parameter_has_stepped():
+    # torch.optim.Adagrad creates every parameter's state in __init__ and its step expects it there:
+    # so does ours, or a parameter without a gradient so far would break torch's step after loading
+    ours = leaves()
+    fresh = TorchOptimizer(ours, optim.adagrad(lr=0.1, initial_accumulator_value=0.2))
+    theirs_fresh = torch.optim.Adagrad(leaves(), lr=0.1, initial_accumulator_value=0.2)
+    a, b = fresh.state_dict(), theirs_fresh.state_dict()
+    assert a["param_groups"] == b["param_groups"] and set(a["state"]) == set(b["state"]) == {0, 1, 2}
+    for index in b["state"]:
+        for key in ("step", "sum"):
+            assert torch.equal(a["state"][index][key], b["state"][index][key])
+
+    grads = gradients(ours, 10)
+    present = [[True, True, t >= 7] for t in range(10)]  # the last parameter waits for step 7
+    uninterrupted = [p.detach().clone().requires_grad_() for p in ours]
+    opt = TorchOptimizer(uninterrupted, optim.adagrad(lr=0.1, initial_accumulator_value=0.2))
+    expected = run_open_loop(opt, uninterrupted, grads, present=present)
+    opt = TorchOptimizer(ours, optim.adagrad(lr=0.1, initial_accumulator_value=0.2))
+    run_open_loop(opt, ours, grads[:4], present=present[:4])
+    after = [p.detach().clone().requires_grad_() for p in ours]
+    resumed = torch.optim.Adagrad(after, lr=0.1, initial_accumulator_value=0.2)
+    resumed.load_state_dict(save_and_load(opt.state_dict()))
+    assert_paths_close(run_open_loop(resumed, after, grads[4:], present=present[4:]), expected[4:], **F64)

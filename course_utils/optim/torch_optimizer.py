@@ -170,6 +170,14 @@ class TorchOptimizer(torch.optim.Optimizer):
             self.param_groups.pop()  # nothing half-added
             raise
         self.param_groups[-1] = group
+        if self._factory is adagrad:
+            # as torch.optim.Adagrad, whose step expects it: every parameter has a state from the
+            # start, so a checkpoint loads into torch's class even for parameters never stepped yet
+            value = _plain(group["initial_accumulator_value"], "initial_accumulator_value")
+            for p in group["params"]:
+                if p not in self.state:
+                    accumulator = torch.full_like(p.detach(), value, memory_format=torch.preserve_format)
+                    self.state[p] = {"step": torch.tensor(0.0, dtype=_scalar_dtype()), "sum": accumulator}
 
     def __setstate__(self, state) -> None:
         super().__setstate__(state)
