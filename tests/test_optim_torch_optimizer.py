@@ -867,3 +867,36 @@ def test_adagrad_checkpoints_load_into_torch_before_every_parameter_has_stepped(
     resumed = torch.optim.Adagrad(after, lr=0.1, initial_accumulator_value=0.2)
     resumed.load_state_dict(save_and_load(opt.state_dict()))
     assert_paths_close(run_open_loop(resumed, after, grads[4:], present=present[4:]), expected[4:], **F64)
+
+
+def test_malformed_and_incomplete_checkpoints_are_clear_errors_and_change_nothing():
+    ps = leaves()
+    opt = TorchOptimizer(ps, optim.adam(lr=1e-2))
+    run_open_loop(opt, ps, gradients(ps, 2))
+    good = save_and_load(opt.state_dict())
+
+    def broken(edit):
+        saved = save_and_load(good)
+        edit(saved)
+        return saved
+
+    cases = [  # (edit, message)
+        (lambda sd: sd.update(state=[]), "'state' must be a dict and 'param_groups' a list, got list"),
+        (lambda sd: sd["param_groups"][0].pop("params"), "group 0 of the checkpoint is not a dict with a list"),
+        (lambda sd: sd["state"].update({0: sd["state"][0]["exp_avg"]}), "state of parameter 0 must be a dict"),
+        (lambda sd: sd["state"][1].pop("exp_avg"), r"parameter 1 lacks \['exp_avg'\].*incomplete"),
+        (lambda sd: sd["state"][2].pop("step"), r"parameter 2 lacks \['step'\]"),
+        (lambda sd: sd["state"][0].update(step=torch.tensor(-1.0)), r"'step' of parameter 0 must be a count"),
+        (lambda sd: sd["state"][0].update(step=torch.tensor(1.5)), r"'step' of parameter 0 must be a count"),
+        (lambda sd: sd["state"][0].update(exp_avg=sd["state"][0]["exp_avg"].numpy()), "must be a tensor, got ndarray"),
+    ]
+    for edit, message in cases:
+        with pytest.raises(ValueError, match=message):
+            opt.load_state_dict(broken(edit))
+    after = opt.state_dict()
+    for index, state in good["state"].items():
+        for key, value in state.items():
+            assert torch.equal(after["state"][index][key], value)
+    opt.load_state_dict(broken(lambda sd: sd["state"][0].update(step=2)))  # a plain number, as older torch saved
+    run_open_loop(opt, ps, gradients(ps, 1))
+    assert float(opt.state[ps[0]]["step"]) == 3

@@ -276,6 +276,14 @@ class TorchOptimizer(torch.optim.Optimizer):
                 f"not an optimizer state_dict: expected the keys 'state' and 'param_groups', got {sorted(state_dict)}"
             )
         saved_groups = state_dict["param_groups"]
+        if not isinstance(state_dict["state"], dict) or not isinstance(saved_groups, (list, tuple)):
+            raise ValueError(
+                "not an optimizer state_dict: 'state' must be a dict and 'param_groups' a list, got "
+                f"{type(state_dict['state']).__name__} and {type(saved_groups).__name__}"
+            )
+        for i, saved in enumerate(saved_groups):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"parameter group {i} of the checkpoint is not a dict with a list 'params'")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"the checkpoint has {len(saved_groups)} parameter group(s), this optimizer {len(self.param_groups)}"
@@ -290,13 +298,31 @@ class TorchOptimizer(torch.optim.Optimizer):
             self._check_keys(saved, f"parameter group {i} of the checkpoint")
             values = {**self.defaults, **{k: v for k, v in saved.items() if k != "params"}}
             transform = self._transform_for(values, i)
-            kept = KEPT[self._factory] if self._factory is not None else set(_names(_template(transform)))
+            template = _template(transform)
+            kept = KEPT[self._factory] if self._factory is not None else set(_names(template))
+            blocks = [[name for _, value, name in _fields(block) if name and value is not None]
+                      for block in _blocks(template)]  # fmt: skip
             for index, p in zip(saved["params"], group["params"], strict=True):
-                index_to_param[index] = (p, kept)
+                index_to_param[index] = (p, kept, blocks)
         for index, state in state_dict["state"].items():
             if index not in index_to_param:
                 raise ValueError(f"the checkpoint has state for parameter {index!r}, which is in none of its groups")
-            p, kept = index_to_param[index]
+            if not isinstance(state, dict):
+                raise ValueError(f"the state of parameter {index} must be a dict, got {type(state).__name__}")
+            p, kept, blocks = index_to_param[index]
+            present = {name for name, value in state.items() if value is not None}
+            for names in blocks:  # a block's state is all there or not at all (torch's step would fail)
+                missing = [name for name in names if name not in present]
+                if missing and len(missing) < len(names):
+                    raise ValueError(
+                        f"the state of parameter {index} lacks {missing} (it has {sorted(present)}): "
+                        "the checkpoint is incomplete"
+                    )
+            step = state.get("step")
+            if step is not None:
+                step = step.item() if isinstance(step, torch.Tensor) and step.numel() == 1 else step
+                if isinstance(step, bool) or not isinstance(step, numbers.Real) or step < 0 or step != int(step):
+                    raise ValueError(f"the 'step' of parameter {index} must be a count (0, 1, 2, ...), got {step!r}")
             unknown = sorted(set(state) - kept)
             if unknown:
                 raise ValueError(
@@ -304,6 +330,10 @@ class TorchOptimizer(torch.optim.Optimizer):
                     f"(it keeps {sorted(kept)}): the checkpoint was saved by another optimizer"
                 )
             for name, value in state.items():
+                if name not in SCALAR_NAMES and value is not None and not isinstance(value, torch.Tensor):
+                    raise ValueError(
+                        f"the checkpoint's {name!r} of parameter {index} must be a tensor, got {type(value).__name__}"
+                    )
                 if name in SCALAR_NAMES or not isinstance(value, torch.Tensor):
                     continue
                 if tuple(value.shape) != tuple(p.shape):
