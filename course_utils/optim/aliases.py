@@ -2,7 +2,9 @@
 
 Same keyword names, defaults and update rules as ``torch.optim`` 2.13 (tested for parity).
 Read each factory as a sentence: "flip the sign if maximizing, add the L2 gradient, scale by
-Adam's moments, multiply by -lr".
+Adam's moments, multiply by -lr". Each transform remembers the arguments it was made with
+(``transform.recipe``), so :class:`~course_utils.optim.TorchOptimizer` can show them as
+``param_groups`` and :func:`~course_utils.optim.inject_hyperparams` can rebuild it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .adam import scale_by_adam, scale_by_adamax, scale_by_nadam
 from .adaptive import scale_by_adagrad, scale_by_rms
 from .core import Transform, betas_pair, chain, hyperparameter, is_zero
 from .fused import fused_adam
+from .hyperparams import remembers_arguments
 from .momentum import trace
 from .schedules import inverse_time
 from .step_size import negate, scale_by_lr
@@ -45,6 +48,7 @@ def _check_lr(lr):
     return hyperparameter(lr, "lr", schedule=True)
 
 
+@remembers_arguments
 def sgd(
     lr: LearningRate = 1e-3,
     momentum: Hyper = 0.0,
@@ -71,6 +75,7 @@ def sgd(
     )
 
 
+@remembers_arguments
 def adagrad(
     lr: LearningRate = 1e-2,
     lr_decay: Hyper = 0.0,
@@ -91,6 +96,7 @@ def adagrad(
     )
 
 
+@remembers_arguments
 def rmsprop(
     lr: LearningRate = 1e-2,
     alpha: Hyper = 0.99,
@@ -113,6 +119,7 @@ def rmsprop(
     )
 
 
+@remembers_arguments
 def adam(
     lr: LearningRate = 1e-3,
     betas: Betas = (0.9, 0.999),
@@ -139,6 +146,7 @@ def adam(
     return transform._replace(fused=fused_adam(lr, betas_pair(betas), hyperparameter(eps, "eps")))
 
 
+@remembers_arguments
 def adamw(
     lr: LearningRate = 1e-3,
     betas: Betas = (0.9, 0.999),
@@ -158,6 +166,7 @@ def adamw(
     )
 
 
+@remembers_arguments
 def nadam(
     lr: LearningRate = 2e-3,
     betas: Betas = (0.9, 0.999),
@@ -180,6 +189,7 @@ def nadam(
     )
 
 
+@remembers_arguments
 def adamax(
     lr: LearningRate = 2e-3,
     betas: Betas = (0.9, 0.999),
