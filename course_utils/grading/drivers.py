@@ -254,7 +254,7 @@ def run_case(fn, question, case) -> dict:
                 # the change is compared on its own scale: a step of 1e-9 on parameters of size 1 still counts
                 before = _as_float_array(args[first], first)
                 if before is not None and before.shape == outputs[first].shape:
-                    outputs["update"] = outputs[first] - before
+                    outputs["update"] = np.asarray(outputs[first] - before)
             result["outputs"], result["info"] = outputs, info
     except NotImplementedError as exc:
         result["error"], result["not_implemented"] = error_text(exc), True

@@ -296,10 +296,16 @@ class Sandbox:
 
     def close(self) -> None:
         if self.proc is not None:
+            tree = _descendants(self.proc.pid)
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap's init dies, and its PID namespace with it
             except (ProcessLookupError, PermissionError):
                 pass
+            for pid in tree:  # do not leave it to --die-with-parent: be sure they are gone when close() returns
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
                     stream.close()
@@ -309,6 +315,9 @@ class Sandbox:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass
+            end = time.monotonic() + 10
+            while time.monotonic() < end and any(_alive(pid) for pid in tree):
+                time.sleep(0.01)
             self.proc = None
         if self.cgroup is not None:
             self.cgroup.close()
@@ -381,6 +390,29 @@ class Sandbox:
             self.close()  # dead, hung or talking nonsense: the next question gets a fresh sandbox
             return Outcome("sandbox-error", "the sandbox stopped responding while running this question")
         return interpret(reply, self.limits, len(cases_encoded or []), mode)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (from /proc), deepest last."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as fh:
+                kids = [int(x) for x in fh.read().split()]
+        except (OSError, ValueError):
+            kids = []
+        found += kids
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _reject_constant(name):
