@@ -163,12 +163,14 @@ class _PidsCgroup:
             self.path = path
             return
 
-    def add(self, pid: int) -> None:
+    def enter(self) -> None:
+        """Move the calling process into the cgroup (run between fork and exec: its children follow)."""
         if self.path is not None:
+            fd = os.open(self.path / "cgroup.procs", os.O_WRONLY)
             try:
-                (self.path / "cgroup.procs").write_text(str(pid))
-            except OSError:
-                self.close()
+                os.write(fd, str(os.getpid()).encode())
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
         if self.path is not None:
@@ -278,9 +280,8 @@ class Sandbox:
             cwd="/",
             start_new_session=True,
             close_fds=True,
+            preexec_fn=None if self.cgroup is None or self.cgroup.path is None else self.cgroup.enter,
         )
-        if self.cgroup is not None:
-            self.cgroup.add(self.proc.pid)
         ready = self._read_frame(time.monotonic() + STARTUP_SECONDS, 1 << 16)
         if not isinstance(ready, dict) or not ready.get("ready"):
             self.close()
