@@ -159,9 +159,31 @@ def case_profile(q, case, expected) -> frozenset:
     return frozenset(passing)
 
 
+def _profile_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "course-utils" / "grading-profiles"
+
+
+@functools.cache
+def _code_hash() -> str:
+    h = hashlib.sha256()
+    for path in CHECK_FILES:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 @functools.cache
 def slot_profiles(name: str) -> tuple:
-    """Each hidden slot's profile: the most common one over public draws (a function of the code only)."""
+    """Each hidden slot's profile: the most common one over public draws (a function of the code only).
+
+    Computing them runs every known mistake on many draws (tens of seconds for ex08), so they are
+    cached on disk under ``~/.cache/course-utils``, keyed by a hash of the grading code.
+    """
+    cache = _profile_cache() / f"{name}-{SIGNATURE_DRAWS}-{_code_hash()[:24]}.json"
+    try:
+        return tuple(frozenset(p) for p in json.loads(cache.read_text()))
+    except (OSError, ValueError, TypeError):
+        pass
     q = QUESTIONS[name]
     counts = None
     for k in range(SIGNATURE_DRAWS):
@@ -171,7 +193,13 @@ def slot_profiles(name: str) -> tuple:
         for i, case in enumerate(cases):
             case = drivers.decode(drivers.encode(case))
             counts[i][case_profile(q, case, _reference(q, case))] += 1
-    return tuple(c.most_common(1)[0][0] for c in counts or [])
+    profiles = tuple(c.most_common(1)[0][0] for c in counts or [])
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(cache, json.dumps([sorted(p) for p in profiles]))
+    except OSError:
+        pass  # no writable cache: compute again next time
+    return profiles
 
 
 def _function_plan(q, seed, extra_cases) -> dict:
@@ -262,6 +290,7 @@ def manifest(settings: Settings) -> dict:
         "sandbox": {
             "isolation": "bubblewrap" if settings.use_sandbox else "none (--no-sandbox)",
             "bwrap": _bwrap_version() if settings.use_sandbox else None,
+            "process_limit": sandbox.process_limit_mode() if settings.use_sandbox else "rlimit (no namespace)",
         },
         "python": platform.python_version(),
         "numpy": np.__version__,

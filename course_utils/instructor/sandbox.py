@@ -183,6 +183,16 @@ class _PidsCgroup:
             self.path = None
 
 
+def process_limit_mode() -> str:
+    """How a sandbox's number of processes is capped here: "rlimit", "cgroup", or "none" (root, no cgroup)."""
+    if os.geteuid() != 0:
+        return "rlimit"
+    probe = _PidsCgroup(8)
+    mode = "cgroup" if probe.path is not None else "none"
+    probe.close()
+    return mode
+
+
 def _own_v2_cgroup() -> Path | None:
     try:
         line = next(ln for ln in Path("/proc/self/cgroup").read_text().splitlines() if ln.startswith("0::"))
