@@ -166,8 +166,11 @@ def _profile_cache() -> Path:
 
 @functools.cache
 def _code_hash() -> str:
+    """A hash of the code the profiles depend on (not the sandbox's: it does not change expected values)."""
     h = hashlib.sha256()
     for path in CHECK_FILES:
+        if path.name in ("harness.py", "sandbox.py", "extract.py"):
+            continue
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 

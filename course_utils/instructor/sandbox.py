@@ -150,6 +150,7 @@ class _PidsCgroup:
         for base in (Path("/sys/fs/cgroup/pids"), _own_v2_cgroup()):
             if base is None or not (base / "cgroup.procs").exists():
                 continue
+            _remove_stale(base)
             path = base / f"course-grader-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             try:
                 path.mkdir()
@@ -181,6 +182,17 @@ class _PidsCgroup:
                 except OSError:
                     time.sleep(0.02)
             self.path = None
+
+
+def _remove_stale(base: Path) -> None:
+    """Empty cgroups left by graders that were killed (their pid, in the name, is gone)."""
+    for old in base.glob("course-grader-*"):
+        try:
+            pid = int(old.name.split("-")[2])
+            if not Path(f"/proc/{pid}").exists():
+                old.rmdir()
+        except (ValueError, IndexError, OSError):
+            continue
 
 
 def process_limit_mode() -> str:
