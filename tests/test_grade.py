@@ -7,6 +7,7 @@ so each one can hurt only the question it sits in.
 
 import csv
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from course_utils.instructor import grader, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
+SLEEPER = f"{60 + secrets.randbelow(10**6) / 10**7:.7f}"  # a unique `sleep` argument: the machine is shared
 FAST = sandbox.Limits(wall_seconds=2.5, cpu_seconds=3, memory_mb=1024, file_mb=4)
 
 
@@ -71,7 +73,7 @@ HOSTILE_GD_STEP = {
     "    for name in glob.glob('result-*.json'):\n        os.remove(name)\n"
     "    open('result-0000.json', 'w').write('{\"status\": \"ok\"}')\n    return x - lr * grad",
     "forks_a_sleeper": "import subprocess\n\ndef gd_step(x, grad, lr):\n"
-    "    subprocess.Popen(['sleep', '60'])\n    return x - lr * grad",
+    f"    subprocess.Popen(['sleep', '{SLEEPER}'])\n    return x - lr * grad",
     "imports_hidden": "def gd_step(x, grad, lr):\n    from course_utils.instructor import hidden\n"
     "    return hidden.gd_step(x, grad, lr)",
     "mutates_input": "def gd_step(x, grad, lr):\n    x -= lr * grad\n    return x",
@@ -175,7 +177,7 @@ def test_hostile_details(hostile_batch):
 def test_grandchildren_are_killed_and_hidden_module_is_blocked(hostile_batch):
     r = hostile_batch["records"]
     assert r["forks_a_sleeper"]["score"] == 7  # the background process did not hang the grader
-    leftover = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True).stdout.split()
+    leftover = subprocess.run(["pgrep", "-f", f"sleep {SLEEPER}"], capture_output=True, text=True).stdout.split()
     assert leftover == []
     blocked = r["imports_hidden"]
     assert blocked["questions"]["gd_step"]["points"] == 0

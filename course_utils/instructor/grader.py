@@ -692,7 +692,9 @@ def _limit_own_memory():
         pass
 
 
-def _init_worker(plan, settings, stage):
+def _init_worker(plan, settings, stage, pool=False):
+    if pool:  # a worker process of our own: cap its address space (the caller's process is left alone)
+        _limit_own_memory()
     _WORKER["plan"], _WORKER["settings"], _WORKER["cache"] = plan, settings, {}
     _WORKER["box"] = sandbox.Sandbox(stage, settings.limits, _preload(plan), isolate=settings.use_sandbox)
     multiprocessing.util.Finalize(None, _WORKER["box"].close, exitpriority=10)
@@ -850,7 +852,7 @@ def grade_batch(paths, out: Path, settings: Settings, jobs: int = 1, force: bool
                 # fork: workers inherit the plan (its cases may hold rebuilt functions) and the loaded data sets.
                 # Only grading processes are forked here; student code runs only inside each worker's sandbox.
                 context = multiprocessing.get_context("fork")
-                init = (plan, settings, stage)
+                init = (plan, settings, stage, True)
                 with ProcessPoolExecutor(
                     min(jobs, len(todo)), context, initializer=_init_worker, initargs=init
                 ) as pool:
