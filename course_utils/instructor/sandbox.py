@@ -61,6 +61,9 @@ INSTALL_HELP = (
 )
 
 
+PROBE_FLAGS = ("--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534")
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create its namespaces here."""
 
@@ -106,7 +109,7 @@ def check_bwrap() -> str:
     if path is None:
         raise SandboxUnavailable(INSTALL_HELP.format(problem="is not installed"))
     probe = subprocess.run(
-        [path, "--unshare-all", "--die-with-parent", *_system_binds(), "--", "/bin/true"],
+        [path, *PROBE_FLAGS, *_system_binds(), "--size", str(1 << 20), "--tmpfs", "/tmp", "--", "/bin/true"],
         capture_output=True,
         text=True,
         timeout=60,
