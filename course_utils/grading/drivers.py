@@ -254,7 +254,7 @@ def run_case(fn, question, case) -> dict:
                 # the change is compared on its own scale: a step of 1e-9 on parameters of size 1 still counts
                 before = _as_float_array(args[first], first)
                 if before is not None and before.shape == outputs[first].shape:
-                    outputs["update"] = outputs[first] - before
+                    outputs["update"] = np.asarray(outputs[first] - before)
             result["outputs"], result["info"] = outputs, info
     except NotImplementedError as exc:
         result["error"], result["not_implemented"] = error_text(exc), True
@@ -327,6 +327,28 @@ def run_config(fn) -> dict:
         result["error"] = f"{BAD_RETURN}{exc}"[:MAX_ERROR_CHARS]
     except (Exception, SystemExit) as exc:
         result["error"] = error_text(exc)
+    return result
+
+
+def shared_dtype(value, case):
+    """The dtype an input array has when the function receives it, or None when it has no data.
+
+    The grader's sandbox hands inputs over in shared memory and reads them back after the call;
+    torch cases get float arrays already in the case's dtype, so ``torch.as_tensor`` shares that
+    memory instead of copying it. Tensors on the data-less "meta" device have nothing to compare.
+    """
+    if case.get("backend", "numpy") == "torch" and value.dtype.kind == "f":
+        return None if case.get("device", "cpu") != "cpu" else np.dtype(case.get("dtype", "float64"))
+    return value.dtype
+
+
+def finite_outputs(result: dict) -> dict:
+    """``result`` with an error instead of outputs that hold NaN or inf (the grader accepts finite JSON only)."""
+    for name, value in result.get("outputs", {}).items():
+        if value is not None and not np.all(np.isfinite(value)):
+            result["outputs"] = {}
+            result["error"] = f"{BAD_RETURN}`{name}` contains NaN or inf"[:MAX_ERROR_CHARS]
+            break
     return result
 
 

@@ -133,17 +133,18 @@ def _collect(src: str, cell_index: int, into: dict) -> bool:
     return True
 
 
-def read_submission(path, headings: dict | None = None) -> Submission:
+def read_submission(path, headings: dict | None = None, data: bytes | None = None) -> Submission:
     """Parse a notebook file; never raises (an unreadable file gives ``readable=False``).
 
     Written answers are found by their ``<!-- answer: id -->`` comment, else by the cell's
     ``course.answer`` metadata, else (``headings``: id -> question title) as the cell right after
-    the markdown cell that holds the question's heading.
+    the markdown cell that holds the question's heading. ``data``: the file's bytes, already read
+    (the grader reads them itself, safely, and never lets this function open the path).
     """
     path = Path(path)
     sub = Submission(path)
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if data is None else data
     except OSError as exc:
         sub.readable, sub.error = False, f"cannot read the file: {exc.strerror}"
         return sub

@@ -1,24 +1,51 @@
-"""The batch grader: hidden randomized checks, one child process per question, a grade book.
+"""The batch grader: hidden randomized checks, one sandboxed child per question, a grade book.
 
-The parent (this module) generates the hidden inputs from the grading seed, computes the
-expected values with the reference implementations, and compares. Student code only ever runs
-in :mod:`.sandbox` children, which receive inputs and return outputs, both as JSON data.
+The parent (this module) decides every score. It draws the hidden inputs from a *secret* seed
+(random for each grading run unless given; stored only in the instructor's ``manifest.json``),
+computes the expected values with the reference implementations, and compares. Student code only
+ever runs in :mod:`.sandbox`, which returns outputs as strictly parsed JSON data, plus the input
+arrays as they were after the call, which the parent compares with its own copies.
+
+Fairness by construction (:func:`make_plan`):
+
+* a case that a *non-answer* passes (returning the inputs unchanged, or zeros of the right shape)
+  is worth nothing;
+* every hidden case slot has a fixed *profile*: the set of known mistakes (and non-answers) that
+  pass it, chosen once from public draws. For a secret seed, each slot is redrawn until its case
+  has exactly that profile, so a known mistake earns the same points under every seed.
+
+Records are written only by the parent, atomically (temporary file + ``os.replace``), and each
+stored result carries an HMAC keyed by a secret in the manifest; a resumed run re-grades any record
+that fails verification.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
 import csv
+import functools
 import hashlib
+import hmac
 import io
 import json
 import math
 import multiprocessing
+import multiprocessing.util
+import os
 import platform
 import re
+import resource
 import runpy
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +69,22 @@ CHECK_FILES = [
     HERE.parent / "grading" / "compare.py",
     HERE.parent / "grading" / "tuning.py",
 ]
+MAX_NOTEBOOK_BYTES = 20 << 20
+MAX_CELLS = 200_000
+MAX_NESTING = 64
+GRADER_MEMORY_BYTES = 16 << 30  # the grader's own address space (soft limit; the sandbox gets its own)
+SIGNATURE_DRAWS = 24  # public draws that fix each hidden slot's profile
+RESAMPLE_TRIES = 60  # draws per slot to match its profile under the secret seed
 
 
 @dataclass
 class Settings:
     assignment: str
-    seed: int = 0
+    seed: int | None = None  # None: a fresh secret seed, or the one in an existing manifest (resuming)
     limits: sandbox.Limits = sandbox.Limits()
     extra_checks: Path | None = None
+    use_sandbox: bool = True  # False only with an explicit --no-sandbox
+    hmac_key: str | None = field(default=None, repr=False)
 
 
 # --- the plan: hidden cases and expected values (computed once, in the parent) --------------
@@ -70,29 +105,158 @@ def _load_extra(path: Path | None) -> dict:
     return extra
 
 
+def _reference(q, case) -> dict:
+    with np.errstate(all="ignore"):
+        res = drivers.run_case(hidden.REFERENCES[q.name], q, case)
+    if res["error"] or res["mutated"]:
+        raise RuntimeError(f"the reference for {q.name} fails on {case['label']!r}: {res['error']}")
+    return {"outputs": res["outputs"], "info": res["info"]}
+
+
+def non_answers(q, case, expected) -> dict:
+    """Functions that compute nothing: return the inputs unchanged, or zeros of the right shape."""
+    if q.output != "arrays" or not q.returns:
+        return {}
+
+    def make(kind):
+        def fn(*positional):
+            args = dict(zip(q.params, positional, strict=False))
+            arrays = [a for a in args.values() if hasattr(a, "shape") and getattr(a, "ndim", 0)]
+            values = []
+            for name in q.returns:
+                want = expected["outputs"].get(name)
+                shape = () if want is None else want.shape
+                base = args.get(name)
+                if base is None or not hasattr(base, "shape"):  # e.g. the gradient of x: hand back x itself
+                    base = next((a for a in arrays if tuple(a.shape) == shape), None)
+                if base is None:
+                    values.append(np.zeros(shape))
+                else:
+                    values.append(base if kind == "inputs" else base * 0)
+            return values[0] if len(values) == 1 else tuple(values)
+
+        return fn
+
+    return {"inputs": make("inputs"), "zeros": make("zeros")}
+
+
+def _run_safely(fn, q, case) -> dict:
+    with np.errstate(all="ignore"):
+        return drivers.finite_outputs(drivers.run_case(fn, q, case))
+
+
+def case_profile(q, case, expected) -> frozenset:
+    """The known mistakes (ids) and non-answers (``"non-answer:..."``) that pass one case."""
+    passing = set()
+    for vid, fn in hidden.VARIANTS.get(q.name, {}).items():
+        if vid == "mutates":
+            continue
+        if compare_case(_run_safely(fn, q, case), expected, q, case)[0]:
+            passing.add(vid)
+    for nid, fn in non_answers(q, case, expected).items():
+        if compare_case(_run_safely(fn, q, case), expected, q, case)[0]:
+            passing.add(f"non-answer:{nid}")
+    return frozenset(passing)
+
+
+def _profile_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "course-utils" / "grading-profiles"
+
+
+@functools.cache
+def _code_hash() -> str:
+    """A hash of the code the profiles depend on (not the sandbox's: it does not change expected values)."""
+    h = hashlib.sha256()
+    for path in CHECK_FILES:
+        if path.name in ("harness.py", "sandbox.py", "extract.py"):
+            continue
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+@functools.cache
+def slot_profiles(name: str) -> tuple:
+    """Each hidden slot's profile: the most common one over public draws (a function of the code only).
+
+    Computing them runs every known mistake on many draws (tens of seconds for ex08), so they are
+    cached on disk under ``~/.cache/course-utils``, keyed by a hash of the grading code.
+    """
+    cache = _profile_cache() / f"{name}-{SIGNATURE_DRAWS}-{_code_hash()[:24]}.json"
+    try:
+        return tuple(frozenset(p) for p in json.loads(cache.read_text()))
+    except (OSError, ValueError, TypeError):
+        pass
+    q = QUESTIONS[name]
+    counts = None
+    for k in range(SIGNATURE_DRAWS):
+        cases = hidden.hidden_cases(name, _rng(0x5EED, f"profile:{name}", k))
+        if counts is None:
+            counts = [collections.Counter() for _ in cases]
+        for i, case in enumerate(cases):
+            case = drivers.decode(drivers.encode(case))
+            counts[i][case_profile(q, case, _reference(q, case))] += 1
+    profiles = tuple(c.most_common(1)[0][0] for c in counts or [])
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(cache, json.dumps([sorted(p) for p in profiles]))
+    except OSError:
+        pass  # no writable cache: compute again next time
+    return profiles
+
+
+def _function_plan(q, seed, extra_cases) -> dict:
+    profiles = slot_profiles(q.name)
+    chosen = [None] * len(profiles)  # per slot: (encoded, decoded, expected, matched)
+    for attempt in range(RESAMPLE_TRIES):
+        cases = hidden.hidden_cases(q.name, _rng(seed, q.name, 100 + attempt))
+        if len(cases) != len(profiles):
+            raise RuntimeError(f"hidden_cases({q.name!r}) must always return {len(profiles)} cases")
+        for i, raw in enumerate(cases):
+            if chosen[i] is not None and chosen[i][3]:
+                continue
+            encoded = drivers.encode(raw)
+            case = drivers.decode(encoded)
+            expected = _reference(q, case)
+            matched = case_profile(q, case, expected) == profiles[i]
+            if chosen[i] is None or matched:
+                chosen[i] = (encoded, case, expected, matched)
+        if all(c[3] for c in chosen):
+            break
+    slots = [(enc, c, e, prof) for (enc, c, e, _), prof in zip(chosen, profiles, strict=True)]
+    for raw in extra_cases:
+        encoded = drivers.encode(raw)
+        case = drivers.decode(encoded)
+        expected = _reference(q, case)
+        slots.append((encoded, case, expected, case_profile(q, case, expected)))
+    weights = [0.0 if any(p.startswith("non-answer:") for p in prof) else 1.0 for *_, prof in slots]
+    if not any(weights):
+        weights = [1.0] * len(slots)
+    return {
+        "kind": "function",
+        "encoded": [s[0] for s in slots],
+        "cases": [s[1] for s in slots],
+        "expected": [s[2] for s in slots],
+        "weights": weights,
+        "unmatched_slots": sum(not c[3] for c in chosen),
+    }
+
+
 def make_plan(settings: Settings) -> dict:
+    if settings.seed is None:
+        raise ValueError("make_plan needs a seed (grade_batch draws a secret one)")
     extra = _load_extra(settings.extra_checks)
     plan = {"assignment": settings.assignment, "questions": {}}
     for q in questions_of(settings.assignment):
         if q.kind == "written":
             plan["questions"][q.name] = {"kind": "written"}
             continue
-        cases = hidden.hidden_cases(q.name, _rng(settings.seed, q.name))
-        if q.name in extra:
-            cases += list(extra[q.name](_rng(settings.seed, q.name, 1)))
         if q.kind == "config":
-            plan["questions"][q.name] = {"kind": "config", "runs": cases}
+            runs = hidden.hidden_cases(q.name, _rng(settings.seed, q.name))
+            plan["questions"][q.name] = {"kind": "config", "runs": runs}
             continue
-        encoded = [drivers.encode(c) for c in cases]
-        decoded = [drivers.decode(e) for e in encoded]
-        expected = []
-        with np.errstate(all="ignore"):
-            for case in decoded:
-                res = drivers.run_case(hidden.REFERENCES[q.name], q, case)
-                if res["error"] or res["mutated"]:
-                    raise RuntimeError(f"the reference for {q.name} fails on {case['label']!r}: {res['error']}")
-                expected.append({"outputs": res["outputs"], "info": res["info"]})
-        plan["questions"][q.name] = {"kind": "function", "encoded": encoded, "cases": decoded, "expected": expected}
+        extra_cases = list(extra[q.name](_rng(settings.seed, q.name, 1))) if q.name in extra else []
+        plan["questions"][q.name] = _function_plan(q, settings.seed, extra_cases)
     return plan
 
 
@@ -105,15 +269,32 @@ def checks_hash(settings: Settings) -> str:
     return h.hexdigest()
 
 
+def _bwrap_version() -> str | None:
+    path = sandbox.bwrap_path()
+    if path is None:
+        return None
+    try:
+        return subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def manifest(settings: Settings) -> dict:
+    """Everything that determines the grades. Secret: ``seed`` and ``hmac_key`` (never in a sandbox)."""
     qs = questions_of(settings.assignment)
     return {
         "assignment": settings.assignment,
         "seed": settings.seed,
+        "hmac_key": settings.hmac_key,
         "course_utils_version": course_utils.__version__,
         "checks_sha256": checks_hash(settings),
         "extra_checks": None if settings.extra_checks is None else Path(settings.extra_checks).name,
         "limits": settings.limits.as_dict(),
+        "sandbox": {
+            "isolation": "bubblewrap" if settings.use_sandbox else "none (--no-sandbox)",
+            "bwrap": _bwrap_version() if settings.use_sandbox else None,
+            "process_limit": sandbox.process_limit_mode() if settings.use_sandbox else "rlimit (no namespace)",
+        },
         "python": platform.python_version(),
         "numpy": np.__version__,
         "questions": {q.name: {"kind": q.kind, "points": q.points, "title": q.title} for q in qs},
@@ -121,7 +302,8 @@ def manifest(settings: Settings) -> dict:
 
 
 def manifest_key(m: dict) -> str:
-    return hashlib.sha256(json.dumps(m, sort_keys=True).encode()).hexdigest()
+    public = {k: v for k, v in m.items() if k not in ("hmac_key", "manifest_sha256")}
+    return hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()
 
 
 # --- grading one submission ---------------------------------------------------------------------
@@ -130,13 +312,12 @@ def manifest_key(m: dict) -> str:
 def _variants_for(q, case, expected_entry, cache, key):
     if key not in cache:
         found = {}
-        with np.errstate(all="ignore"):
-            for vid, fn in hidden.VARIANTS.get(q.name, {}).items():
-                if vid == "mutates":
-                    continue
-                res = drivers.run_case(fn, q, case)
-                if not compare_case(res, expected_entry, q, case)[0]:
-                    found[vid] = res
+        for vid, fn in hidden.VARIANTS.get(q.name, {}).items():
+            if vid == "mutates":
+                continue
+            res = _run_safely(fn, q, case)
+            if not compare_case(res, expected_entry, q, case)[0]:
+                found[vid] = res
         cache[key] = found
     return cache[key]
 
@@ -152,24 +333,63 @@ def _new_entry(q) -> dict:
         "status": "ok",
         "diagnosis": None,
         "detail": "",
+        "stdout": "",
+        "stderr": "",
     }
 
 
-def _grade_function(q, qplan, code, settings, cache) -> dict:
+def watched_inputs(case) -> dict:
+    """The input arrays the sandbox hands over in shared memory, as the function receives them."""
+    watched = {}
+    for name, value in case.get("args", {}).items():
+        if isinstance(value, np.ndarray):
+            dtype = drivers.shared_dtype(value, case)
+            if dtype is not None:
+                watched[name] = value.astype(dtype, copy=False)
+    if isinstance(case.get("grads"), np.ndarray):
+        watched["grads"] = case["grads"]
+    return watched
+
+
+def verify_inputs(qplan, inputs_after) -> list[list[str]] | None:
+    """Per case, the inputs the function changed, from the parent's own copies; None if the report is incomplete."""
+    changed = []
+    expected_keys = set()
+    for i, case in enumerate(qplan["cases"]):
+        names = []
+        for name, mine in watched_inputs(case).items():
+            expected_keys.add((i, name))
+            after = inputs_after.get((i, name))
+            if not isinstance(after, np.ndarray) or after.shape != mine.shape or after.dtype != mine.dtype:
+                return None
+            if not np.array_equal(after, mine, equal_nan=mine.dtype.kind == "f"):
+                names.append(name)
+        changed.append(names)
+    if set(inputs_after) != expected_keys:
+        return None
+    return changed
+
+
+def score(q, qplan, passed: list[bool]) -> float:
+    """Points for the passed cases: each case counts with its weight (0 for cases a non-answer passes)."""
+    weights = qplan["weights"]
+    total = sum(weights)
+    return round(q.points * sum(w for w, ok in zip(weights, passed, strict=True) if ok) / total, 2) if total else 0.0
+
+
+def grade_results(q, qplan, results, cache) -> dict:
+    """Compare case results (already verified) with the expected values: the question's entry."""
     entry = _new_entry(q)
-    outcome = sandbox.run(code, q.name, qplan["encoded"], settings.limits)
-    entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
-    if outcome.status != "ok":
-        entry["status"], entry["detail"] = outcome.status, outcome.detail
-        entry["cases"] = [{"label": c["label"], "passed": False, "message": outcome.detail} for c in qplan["cases"]]
-        return entry
-    failures, passed, passed_cases = [], 0, []
-    if all(r["not_implemented"] for r in outcome.cases):
+    failures, passed, passed_cases = [], [], []
+    if all(r["not_implemented"] for r in results):
         entry["status"], entry["detail"] = "not-implemented", "raises NotImplementedError"
-    for i, (case, expected, res) in enumerate(zip(qplan["cases"], qplan["expected"], outcome.cases, strict=True)):
+    for i, (case, expected, res, weight) in enumerate(
+        zip(qplan["cases"], qplan["expected"], results, qplan["weights"], strict=True)
+    ):
         ok, message = compare_case(res, expected, q, case)
-        passed += ok
-        entry["cases"].append({"label": case["label"], "passed": bool(ok), "message": "ok" if ok else message})
+        passed.append(bool(ok))
+        label = case["label"] + ("" if weight else " (worth no points: an empty answer passes it too)")
+        entry["cases"].append({"label": label, "passed": bool(ok), "message": "ok" if ok else message})
         if not ok:
             failures.append((res, _variants_for(q, case, expected, cache, (q.name, i)), case))
         else:
@@ -177,108 +397,257 @@ def _grade_function(q, qplan, code, settings, cache) -> dict:
     if failures and entry["status"] == "ok":
         passed_variants = [_variants_for(q, c, e, cache, (q.name, i)) for i, c, e in passed_cases]
         entry["diagnosis"] = diagnose(failures, q, passed_variants)
-    if any(r["mutated"] for r in outcome.cases):
+    if any(r["mutated"] for r in results):
         entry["status"] = "mutates-inputs"
-    entry["points"] = round(q.points * passed / max(len(qplan["cases"]), 1), 2)
+    entry["points"] = score(q, qplan, passed)
     return entry
 
 
-def _grade_config(q, qplan, code, settings) -> dict:
+def _failed(q, labels, status, detail) -> dict:
+    entry = _new_entry(q)
+    entry["status"], entry["detail"] = status, detail
+    entry["cases"] = [{"label": label, "passed": False, "message": detail} for label in labels]
+    return entry
+
+
+def _grade_function(q, qplan, code, box, cache) -> dict:
+    outcome = box.run(code, q.name, qplan["encoded"])
+    labels = [c["label"] for c in qplan["cases"]]
+    if outcome.status == "ok":
+        changed = verify_inputs(qplan, outcome.inputs_after)
+        if changed is None:
+            outcome = sandbox.Outcome("bad-result", "the sandbox did not report the inputs back", stdout=outcome.stdout,
+                                      stderr=outcome.stderr)  # fmt: skip
+        else:
+            for res, names in zip(outcome.cases, changed, strict=True):
+                res["mutated"] = names  # the parent's verdict replaces anything the child said
+    if outcome.status != "ok":
+        entry = _failed(q, labels, outcome.status, outcome.detail)
+    else:
+        entry = grade_results(q, qplan, outcome.cases, cache)
+    entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
+    return entry
+
+
+def _grade_config(q, qplan, code, box) -> dict:
     from course_utils.grading.tuning import ConfigError, evaluate_config
 
-    entry = _new_entry(q)
-    outcome = sandbox.run(code, q.name, None, settings.limits, mode="config")
-    entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
+    outcome = box.run(code, q.name, None, mode="config")
     runs = qplan["runs"]
-    fail = lambda msg: [{"label": r["label"], "passed": False, "message": msg} for r in runs]  # noqa: E731
+    labels = [r["label"] for r in runs]
     if outcome.status != "ok":
-        entry["status"], entry["detail"], entry["cases"] = outcome.status, outcome.detail, fail(outcome.detail)
-        return entry
-    res = outcome.config
-    if res["not_implemented"]:
-        entry["status"], entry["detail"] = "not-implemented", "raises NotImplementedError"
-        entry["cases"] = fail("not implemented")
-        return entry
-    if res["error"] is not None:
-        message = drivers.describe_error(res["error"])
-        entry["status"], entry["detail"], entry["cases"] = "error", message, fail(message)
-        return entry
-    entry["config"] = res["config"]
-    passed = 0
-    for run in runs:
-        try:
-            loss = evaluate_config(res["config"], seed=run["seed"])  # trusted code on validated data
-        except ConfigError as exc:
-            entry["status"], entry["detail"], entry["cases"] = "invalid-config", str(exc), fail(str(exc))
-            return entry
-        ok = loss < TUNING["threshold"]
-        passed += ok
-        shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
-        entry["cases"].append(
-            {
-                "label": run["label"],
-                "passed": bool(ok),
-                "message": f"validation loss {shown} ({'below' if ok else 'not below'} {TUNING['threshold']})",
-            }
-        )
-    entry["points"] = round(q.points * passed / len(runs), 2)
+        entry = _failed(q, labels, outcome.status, outcome.detail)
+    elif outcome.config["not_implemented"]:
+        entry = _failed(q, labels, "not-implemented", "raises NotImplementedError")
+        for c in entry["cases"]:
+            c["message"] = "not implemented"
+    elif outcome.config["error"] is not None:
+        entry = _failed(q, labels, "error", drivers.describe_error(outcome.config["error"]))
+    else:
+        entry = _new_entry(q)
+        entry["config"] = outcome.config["config"]
+        passed = 0
+        for run in runs:
+            try:
+                loss = evaluate_config(entry["config"], seed=run["seed"])  # trusted code on validated data
+            except ConfigError as exc:
+                entry = _failed(q, labels, "invalid-config", str(exc))
+                break
+            ok = loss < TUNING["threshold"]
+            passed += ok
+            shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
+            entry["cases"].append(
+                {
+                    "label": run["label"],
+                    "passed": bool(ok),
+                    "message": f"validation loss {shown} ({'below' if ok else 'not below'} {TUNING['threshold']})",
+                }
+            )
+        else:
+            entry["points"] = round(q.points * passed / len(runs), 2)
+    entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
     return entry
 
 
-def grade_submission(path: Path, plan: dict, settings: Settings, cache=None) -> dict:
+# --- reading a submission safely ------------------------------------------------------------------
+
+
+class Rejected(Exception):
+    """A submission path the grader will not open; the message says why."""
+
+
+def read_submission_bytes(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """The bytes of a regular file, never following a link and never blocking (FIFOs, devices)."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise Rejected(f"cannot read the file: {exc.strerror}") from exc
+    if stat.S_ISLNK(st.st_mode):
+        raise Rejected("the submission is a symbolic link, not a notebook file")
+    if not stat.S_ISREG(st.st_mode):
+        raise Rejected("the submission is not a regular file (a named pipe, a device or a folder)")
+    if st.st_size > limit:
+        raise Rejected(f"the file is larger than {limit >> 20} MB")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise Rejected(f"cannot read the file: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between lstat and open
+            raise Rejected("the submission is not a regular file")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise Rejected(f"the file is larger than {limit >> 20} MB")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _depth_ok(text: str) -> bool:
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def normalize_notebook(raw: bytes) -> bytes:
+    """A notebook's JSON made regular enough to read: dict metadata, string sources, bounded size.
+
+    Raises :class:`Rejected` for what cannot be a notebook at all. Legal but unusual notebooks (string
+    or missing metadata, missing cell ids, any nbformat 4.x minor, non-UTF-8 bytes) pass through.
+    """
+    if not raw.strip():
+        raise Rejected("the file is empty")
+    text = raw.decode("utf-8", errors="replace")
+    if not _depth_ok(text):
+        raise Rejected(f"not a notebook (JSON nested deeper than {MAX_NESTING} levels)")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected("not a notebook (invalid JSON)") from exc
+    if not isinstance(data, dict):
+        raise Rejected("not a notebook (no cells)")
+    if "worksheets" in data:  # nbformat 3: extract.read_submission upgrades it
+        return text.encode()
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        raise Rejected("not a notebook (no cells)")
+    if len(cells) > MAX_CELLS:
+        raise Rejected(f"the notebook has more than {MAX_CELLS} cells")
+    clean = []
+    for cell in cells:
+        if not isinstance(cell, dict):
+            continue
+        cell = dict(cell)
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
+        course = cell["metadata"].get("course")
+        if course is not None and not isinstance(course, dict):
+            cell["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "course"}
+        src = cell.get("source", "")
+        if isinstance(src, list):
+            src = "".join(s for s in src if isinstance(s, str))
+        cell["source"] = src if isinstance(src, str) else ""
+        if not isinstance(cell.get("cell_type"), str):
+            cell["cell_type"] = "raw"
+        clean.append(cell)
+    data["cells"] = clean
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"] = {}
+    if not isinstance(data.get("nbformat"), int):
+        data["nbformat"] = 4
+    if not isinstance(data.get("nbformat_minor"), int):
+        data["nbformat_minor"] = 0
+    return json.dumps(data).encode()
+
+
+def _unreadable(record, reason):
+    record["readable"] = False
+    record["flags"].append("unreadable")
+    record["error"] = reason
+
+
+def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box=None) -> dict:
     """Grade one notebook; never raises for anything the notebook contains."""
     cache = {} if cache is None else cache
     headings = {q.name: q.title for q in questions_of(settings.assignment) if q.kind == "written"}
-    sub = extract.read_submission(path, headings)
-    record = {
-        "submission": str(path),
-        "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else "",
-        "flags": list(sub.flags),
-        "questions": {},
-        "written": {},
-    }
-    if not sub.readable:
-        record["flags"].append("unreadable")
-        record["error"] = sub.error
-    for q in questions_of(settings.assignment):
-        qplan = plan["questions"][q.name]
-        if q.kind == "written":
-            text = sub.written.get(q.name)
-            record["written"][q.name] = text
-            if sub.readable and (text is None or text.strip() in extract.BLANK_ANSWERS):
-                record["flags"].append(f"written-blank:{q.name}")
-            continue
-        code, flags = (None, []) if not sub.readable else extract.assemble(sub, q.function)
-        for f in flags:
-            if f not in record["flags"]:
-                record["flags"].append(f)
-        if code is None:
-            n = len(qplan["cases"] if q.kind == "function" else qplan["runs"])
+    record = {"submission": str(path), "sha256": "", "flags": [], "questions": {}, "written": {}}
+    if not settings.use_sandbox:
+        record["flags"].append("no-sandbox")
+    sub = None
+    try:
+        raw = read_submission_bytes(Path(path))
+        record["sha256"] = hashlib.sha256(raw).hexdigest()
+        sub = extract.read_submission(path, headings, data=normalize_notebook(raw))
+    except Rejected as exc:
+        _unreadable(record, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a notebook the reader chokes on is a 0 with a reason, not a crash
+        _unreadable(record, f"the notebook could not be read ({type(exc).__name__})")
+    if sub is not None:
+        record["flags"] += [f for f in sub.flags if f not in record["flags"]]
+        if not sub.readable:
+            _unreadable(record, sub.error)
+    readable = "error" not in record
+    owned = box is None
+    if owned:
+        box = sandbox.Sandbox(_stage_for(settings), settings.limits, _preload(plan), isolate=settings.use_sandbox)
+    try:
+        for q in questions_of(settings.assignment):
+            qplan = plan["questions"][q.name]
+            if q.kind == "written":
+                text = sub.written.get(q.name) if readable else None
+                record["written"][q.name] = text
+                if readable and (text is None or text.strip() in extract.BLANK_ANSWERS):
+                    record["flags"].append(f"written-blank:{q.name}")
+                continue
+            code, flags = (None, []) if not readable else extract.assemble(sub, q.function)
+            for f in flags:
+                if f not in record["flags"]:
+                    record["flags"].append(f)
             labels = [c["label"] for c in (qplan["cases"] if q.kind == "function" else qplan["runs"])]
-            record["questions"][q.name] = {
-                "question": q.name,
-                "title": q.title,
-                "max_points": q.points,
-                "points": 0.0,
-                "status": "missing",
-                "detail": f"no definition of {q.function}() found",
-                "diagnosis": None,
-                "stdout": "",
-                "stderr": "",
-                "cases": [{"label": labels[i], "passed": False, "message": "function not found"} for i in range(n)],
-            }
-            if sub.readable:
-                record["flags"].append(f"missing:{q.function}")
-            continue
-        if re.search(r"\binstructor\b", code):
-            record["flags"].append(f"suspicious-import:{q.name}")
-        if q.kind == "config":
-            entry = _grade_config(q, qplan, code, settings)
-        else:
-            entry = _grade_function(q, qplan, code, settings, cache)
-        if entry["status"] not in ("ok",):
-            record["flags"].append(f"{entry['status']}:{q.name}")
-        record["questions"][q.name] = entry
+            if code is None:
+                detail = f"no definition of {q.function}() found" if readable else "the notebook could not be read"
+                record["questions"][q.name] = _failed(q, labels, "missing", detail)
+                for c in record["questions"][q.name]["cases"]:
+                    c["message"] = "function not found" if readable else record["error"]
+                if readable:
+                    record["flags"].append(f"missing:{q.function}")
+                continue
+            if re.search(r"\binstructor\b", code):
+                record["flags"].append(f"suspicious-import:{q.name}")
+            if q.kind == "config":
+                entry = _grade_config(q, qplan, code, box)
+            else:
+                entry = _grade_function(q, qplan, code, box, cache)
+            if entry["status"] not in ("ok",):
+                record["flags"].append(f"{entry['status']}:{q.name}")
+            record["questions"][q.name] = entry
+    finally:
+        if owned:
+            box.close()
+    record.pop("readable", None)
     record["score"] = round(sum(e["points"] for e in record["questions"].values()), 2)
     record["max_score"] = sum(q.points for q in questions_of(settings.assignment) if q.kind != "written")
     return record
@@ -287,17 +656,75 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None) -> 
 # --- the batch ----------------------------------------------------------------------------------
 
 _WORKER: dict = {}
+_STAGES: dict = {}
 
 
-def _init_worker(plan, settings):
+def _stage_for(settings: Settings) -> Path:
+    """A staged package for grading one submission outside :func:`grade_batch` (removed at exit)."""
+    if "stage" not in _STAGES:
+        _STAGES["stage"] = sandbox.stage_course(Path(tempfile.mkdtemp(prefix="course-stage-")) / "course")
+        atexit.register(_remove_stage, _STAGES["stage"])
+    return _STAGES["stage"]
+
+
+def _remove_stage(path: Path) -> None:
+    for p in [path, *path.rglob("*")]:
+        try:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        except OSError:
+            pass
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _preload(plan) -> tuple:
+    for qplan in plan["questions"].values():
+        if any(c.get("backend") == "torch" for c in qplan.get("cases", [])):
+            return ("torch",)
+    return ()
+
+
+def _limit_own_memory():
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = GRADER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(GRADER_MEMORY_BYTES, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _init_worker(plan, settings, stage, pool=False):
+    if pool:  # a worker process of our own: cap its address space (the caller's process is left alone)
+        _limit_own_memory()
     _WORKER["plan"], _WORKER["settings"], _WORKER["cache"] = plan, settings, {}
+    _WORKER["box"] = sandbox.Sandbox(stage, settings.limits, _preload(plan), isolate=settings.use_sandbox)
+    multiprocessing.util.Finalize(None, _WORKER["box"].close, exitpriority=10)
+
+
+class _Budget(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Budget
 
 
 def _work(path):
+    settings = _WORKER["settings"]
+    n = len(questions_of(settings.assignment))
+    budget = int(n * (settings.limits.wall_seconds + 40) + sandbox.STARTUP_SECONDS + 60)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(budget)
     try:
-        return grade_submission(Path(path), _WORKER["plan"], _WORKER["settings"], _WORKER["cache"])
+        return grade_submission(Path(path), _WORKER["plan"], settings, _WORKER["cache"], _WORKER["box"])
+    except _Budget:
+        _WORKER["box"].close()
+        return _crash_record(path, RuntimeError(f"grading took longer than {budget} s"))
     except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the batch: report it on the row
+        _WORKER["box"].close()
         return _crash_record(path, exc)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _crash_record(path, exc):
@@ -326,59 +753,139 @@ def submission_ids(paths) -> dict:
     return ids
 
 
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old or the new file, never a partial one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _previous_secrets(out: Path) -> dict:
+    """Seed and HMAC key of an earlier run in ``out`` (to resume it), or {}."""
+    try:
+        data = json.loads(read_submission_bytes(out / "manifest.json", 1 << 20))
+    except (Rejected, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    seed, key = data.get("seed"), data.get("hmac_key")
+    ok = isinstance(seed, int) and isinstance(key, str) and re.fullmatch(r"[0-9a-f]{64}", key)
+    return {"seed": seed, "hmac_key": key} if ok else {}
+
+
+def record_mac(key: str, manifest_sha: str, record: dict) -> str:
+    body = json.dumps({"manifest_sha256": manifest_sha, "record": record}, sort_keys=True, allow_nan=False)
+    return hmac.new(bytes.fromhex(key), body.encode(), hashlib.sha256).hexdigest()
+
+
+def load_verified(stored: Path, key: str, manifest_sha: str, sha: str) -> dict | None:
+    """A stored record if its HMAC verifies under this manifest and it graded this exact file, else None."""
+    try:
+        saved = json.loads(read_submission_bytes(stored, 64 << 20))
+        record, mac = saved["record"], saved["hmac"]
+        if saved["manifest_sha256"] != manifest_sha or not isinstance(mac, str):
+            return None
+        if not hmac.compare_digest(mac, record_mac(key, manifest_sha, record)):
+            return None
+        return record if record.get("sha256") == sha else None
+    except (Rejected, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _file_sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(read_submission_bytes(path)).hexdigest()
+    except Rejected:
+        return ""
+
+
 def grade_batch(paths, out: Path, settings: Settings, jobs: int = 1, force: bool = False, log=print) -> list[dict]:
-    """Grade every submission into ``out``; already graded ones (same manifest and file) are skipped."""
+    """Grade every submission into ``out``; already graded ones (same manifest, same file, valid HMAC) are skipped.
+
+    Without an explicit seed, a resumed run reuses the seed and HMAC key of ``out/manifest.json``;
+    a new output folder gets a fresh secret seed. Refuses to run without bwrap unless
+    ``settings.use_sandbox`` is False (``--no-sandbox``).
+    """
     out = Path(out)
+    if settings.use_sandbox:
+        sandbox.check_bwrap()  # raises SandboxUnavailable with install instructions
+    previous = _previous_secrets(out)
+    if settings.seed is None:
+        settings.seed = previous.get("seed", secrets.randbits(63))
+    if settings.hmac_key is None:
+        same_seed = previous.get("seed") == settings.seed
+        settings.hmac_key = previous["hmac_key"] if same_seed and previous else secrets.token_hex(32)
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     man = manifest(settings)
     key = manifest_key(man)
-    (out / "manifest.json").write_text(json.dumps({**man, "manifest_sha256": key}, indent=2, sort_keys=True) + "\n")
+    _atomic_write(out / "manifest.json", json.dumps({**man, "manifest_sha256": key}, indent=2, sort_keys=True) + "\n")
+    try:
+        os.chmod(out / "manifest.json", 0o600)  # it holds the secrets
+    except OSError:
+        pass
     ids = submission_ids(paths)
     todo, records = [], {}
     for path, sid in ids.items():
-        stored = out / "results" / f"{sid}.json"
-        sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-        if not force and stored.is_file():
-            try:
-                saved = json.loads(stored.read_text())
-                if saved.get("manifest_sha256") == key and saved.get("record", {}).get("sha256") == sha:
-                    records[sid] = saved["record"]
-                    log(f"skipped {path} (already graded with this manifest)")
-                    continue
-            except (ValueError, OSError):
-                pass
+        saved = (
+            None if force else load_verified(out / "results" / f"{sid}.json", settings.hmac_key, key, _file_sha(path))
+        )
+        if saved is not None:
+            records[sid] = saved
+            log(f"skipped {path} (already graded with this manifest)")
+            continue
         todo.append((path, sid))
     if todo:
         plan = make_plan(settings)
-        if jobs > 1 and len(todo) > 1:
-            # fork: workers inherit the plan (its cases may hold rebuilt functions) and the loaded data sets.
-            # Only grading processes are forked here; student code always starts in a fresh interpreter.
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(jobs, context, initializer=_init_worker, initargs=(plan, settings)) as pool:
-                done = zip(todo, pool.map(_work, [str(p) for p, _ in todo]), strict=True)
-                for (path, sid), record in done:
-                    _save(out, sid, record, key, settings)
-                    records[sid] = record
-                    log(f"graded {path}: {record['score']:g} / {record['max_score']:g}")
-        else:
-            _init_worker(plan, settings)
-            for path, sid in todo:
-                record = _work(str(path))
-                _save(out, sid, record, key, settings)
-                records[sid] = record
-                log(f"graded {path}: {record['score']:g} / {record['max_score']:g}")
+        stage = sandbox.stage_course(Path(tempfile.mkdtemp(prefix="course-stage-")) / "course")
+        try:
+            if jobs > 1 and len(todo) > 1:
+                # fork: workers inherit the plan (its cases may hold rebuilt functions) and the loaded data sets.
+                # Only grading processes are forked here; student code runs only inside each worker's sandbox.
+                context = multiprocessing.get_context("fork")
+                init = (plan, settings, stage, True)
+                with ProcessPoolExecutor(
+                    min(jobs, len(todo)), context, initializer=_init_worker, initargs=init
+                ) as pool:
+                    done = zip(todo, pool.map(_work, [str(p) for p, _ in todo]), strict=True)
+                    for (path, sid), record in done:
+                        _save(out, sid, record, key, settings)
+                        records[sid] = record
+                        log(f"graded {path}: {record['score']:g} / {record['max_score']:g}")
+            else:
+                _init_worker(plan, settings, stage)
+                try:
+                    for path, sid in todo:
+                        record = _work(str(path))
+                        _save(out, sid, record, key, settings)
+                        records[sid] = record
+                        log(f"graded {path}: {record['score']:g} / {record['max_score']:g}")
+                finally:
+                    _WORKER["box"].close()
+        finally:
+            _remove_stage(stage)
     ordered = [records[sid] | {"id": sid} for sid in sorted(records)]
     write_csv(out / "grades.csv", ordered, settings)
     return ordered
 
 
 def _save(out, sid, record, key, settings):
-    (out / "results" / f"{sid}.json").write_text(
-        json.dumps({"manifest_sha256": key, "record": record}, indent=1, sort_keys=True, allow_nan=True) + "\n"
+    mac = record_mac(settings.hmac_key, key, record)
+    text = json.dumps({"manifest_sha256": key, "record": record, "hmac": mac}, indent=1, sort_keys=True) + "\n"
+    _atomic_write(out / "results" / f"{sid}.json", text)
+    _atomic_write(
+        out / "feedback" / f"{sid}.json", json.dumps(public_feedback(record), indent=1, sort_keys=True) + "\n"
     )
-    (out / "feedback" / f"{sid}.json").write_text(json.dumps(public_feedback(record), indent=1, sort_keys=True) + "\n")
-    (out / "feedback" / f"{sid}.md").write_text(feedback_markdown(record, settings))
+    _atomic_write(out / "feedback" / f"{sid}.md", feedback_markdown(record, settings))
 
 
 def csv_columns(settings: Settings) -> list[str]:
@@ -405,7 +912,7 @@ def write_csv(path: Path, records: list[dict], settings: Settings) -> None:
         row += ["" for q in questions_of(settings.assignment) if q.kind == "written"]  # filled in by hand
         row.append(";".join(r["flags"]))
         writer.writerow(row)
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    _atomic_write(path, buf.getvalue())
 
 
 def public_feedback(record: dict) -> dict:
@@ -420,6 +927,7 @@ def public_feedback(record: dict) -> dict:
             for name, e in record["questions"].items()
         },
         "written": record["written"],
+        "sandbox": "none (--no-sandbox)" if "no-sandbox" in record["flags"] else "bubblewrap",
         **({"error": record["error"]} if "error" in record else {}),
     }
 
@@ -429,6 +937,8 @@ def feedback_markdown(record: dict, settings: Settings) -> str:
     lines.append(
         f"**Auto-graded score: {record['score']:g} / {record['max_score']:g}.** Written answers are graded by hand."
     )
+    if "no-sandbox" in record["flags"]:
+        lines += ["", "_Graded WITHOUT a sandbox: the instructor ran the grader with --no-sandbox._"]
     if "error" in record:
         lines += ["", f"The notebook could not be read: {record['error']}. Every question scored 0."]
     for q in questions_of(settings.assignment):

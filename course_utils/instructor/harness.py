@@ -1,39 +1,173 @@
-"""The child side of the batch grader: run ONE question of ONE submission, report data.
+"""The sandbox side of the batch grader: a pre-warmed process that runs each question in a fork.
 
-Started by :mod:`course_utils.instructor.sandbox` as
-``python -I -B harness.py COURSE_ROOT JOB_DIR`` with resource limits already applied, in a
-fresh temporary working directory, with the per-run nonce on stdin. It executes the
-submission's extracted code (``JOB_DIR/student.py``), calls the function on the cases in
-``JOB_DIR/job.json`` through :mod:`course_utils.grading.drivers`, and writes the outputs as JSON
-to ``JOB_DIR/result-<nonce>.json``. It never sees expected values or the grading seed; the
-grader compares the outputs itself. Whatever the student's code prints goes to files the
-grader only quotes, never parses.
+:mod:`.sandbox` copies this file, alone, next to a staged copy of the student-facing package and
+starts it inside bubblewrap as ``python -I -S zygote.py SPEC_JSON``. It imports NumPy (and torch,
+when the assignment needs it) once, then serves jobs from the grader, one at a time, over its
+stdin/stdout (length-prefixed JSON frames). For every job it:
+
+1. decodes the cases and copies every input array into *shared* memory that it keeps;
+2. forks a child that closes the control channel, applies the resource limits, runs the
+   submission's code and calls the function on the cases, and writes its outputs as JSON into a
+   pipe; the child never sees expected values or the grading seed (they are not in the sandbox);
+3. reads that pipe with a size cap and a deadline, then kills *every* other process in the sandbox
+   (``kill(-1, SIGKILL)``: whatever the child started, detached or not), wipes the scratch folder,
+   and reports to the grader: the child's raw output, how it ended, what it printed (capped), and the
+   input arrays as they are *after* the call, read from the shared memory. The grader compares
+   those with its own copies, so "I did not change my inputs" is checked, not claimed.
+
+This process is made non-dumpable before any student code runs, so a child can neither trace it
+nor write its memory; student code runs only in the forked children.
 """
 
 import builtins
+import ctypes
 import json
+import mmap
 import os
+import resource
+import select
+import shutil
+import signal
+import struct
 import sys
+import time
+
+HEADER = struct.Struct(">Q")
+MAX_JOB_BYTES = 256 << 20
 
 
-def main():
-    root, job_dir = sys.argv[1], sys.argv[2]
-    nonce = sys.stdin.readline().strip()
-    sys.path.insert(0, root)
-    from course_utils.grading import drivers
-    from course_utils.grading.questions import QUESTIONS
+def _read_exact(fd, n):
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
-    _open, _dumps, _exit = builtins.open, json.dumps, os._exit  # kept before student code can patch them
-    result_path = os.path.join(job_dir, f"result-{nonce}.json")
+
+def _read_frame(fd):
+    head = _read_exact(fd, HEADER.size)
+    if head is None:
+        return None
+    (n,) = HEADER.unpack(head)
+    if n > MAX_JOB_BYTES:
+        raise SystemExit("job too large")
+    body = _read_exact(fd, n)
+    return None if body is None else json.loads(body)
+
+
+def _write_frame(fd, obj):
+    body = json.dumps(obj).encode()
+    data = HEADER.pack(len(body)) + body
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _nondumpable():
+    try:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4: no ptrace, no /proc/<pid>/mem
+    except (OSError, AttributeError):
+        pass
+
+
+def _vm_size_bytes():
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+# --- shared input arrays --------------------------------------------------------------------------
+
+
+def _share(arr, keep):
+    """A copy of ``arr`` in anonymous shared memory (the zygote keeps the mapping)."""
+    import numpy as np
+
+    nbytes = max(arr.nbytes, 1)
+    buf = mmap.mmap(-1, nbytes)  # MAP_SHARED | MAP_ANONYMOUS: the fork writes here, the zygote reads
+    keep.append(buf)
+    shared = np.frombuffer(buf, dtype=arr.dtype, count=arr.size).reshape(arr.shape)
+    shared[...] = arr
+    return shared
+
+
+def _shared_cases(cases, drivers):
+    """Cases whose input arrays live in shared memory, and the list of ``(case, name, array)`` to read back."""
+    import numpy as np
+
+    keep, watched = [], []
+    for i, case in enumerate(cases):
+        for name, value in list(case.get("args", {}).items()):
+            if isinstance(value, np.ndarray):
+                dtype = drivers.shared_dtype(value, case)
+                if dtype is None:
+                    continue
+                shared = _share(value.astype(dtype, copy=False), keep)
+                case["args"][name] = shared
+                watched.append((i, name, shared))
+        if isinstance(case.get("grads"), np.ndarray):
+            shared = _share(case["grads"], keep)
+            case["grads"] = shared
+            watched.append((i, "grads", shared))
+    return keep, watched
+
+
+# --- the child: runs the submission ---------------------------------------------------------------
+
+
+def _limit(kind, value):
+    try:
+        soft, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def _child(job, cases, result_w, work, baseline, drivers, questions):
+    os.setsid()
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    for name, fd in (("stdout.txt", 1), ("stderr.txt", 2)):
+        out = os.open(os.path.join(work, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, fd)
+        os.close(out)
+    os.closerange(3, result_w)  # the control channel and everything else but the result pipe
+    os.closerange(result_w + 1, 1 << 16)
+    limits = job["limits"]
+    _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
+    _limit(resource.RLIMIT_AS, baseline + (int(limits["memory_mb"]) << 20))
+    _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) << 20)
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NPROC, int(limits["processes"]))  # enforced when the grader is not root
+    _limit(resource.RLIMIT_NOFILE, 256)
+    os.chdir(work)
+    os.environ.clear()
+    os.environ.update({"HOME": work, "TMPDIR": work, "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+
+    _write, _dumps, _exit = os.write, json.dumps, os._exit  # kept before student code can patch them
 
     def finish(payload):
-        payload["nonce"] = nonce
         try:
-            text = _dumps(payload, allow_nan=True)
+            data = _dumps(payload, allow_nan=False).encode()
         except (TypeError, ValueError, RecursionError) as exc:
-            text = _dumps({"nonce": nonce, "status": "harness-error", "error": f"cannot encode results: {exc}"})
-        with _open(result_path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            data = _dumps({"status": "harness-error", "error": f"cannot encode results: {exc}"[:300]}).encode()
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[_write(result_w, view) :]
+        except OSError:
+            pass
         try:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -41,48 +175,205 @@ def main():
             pass
         _exit(0)  # skip atexit hooks and threads the student's code may have left behind
 
-    with _open(os.path.join(job_dir, "job.json"), encoding="utf-8") as fh:
-        job = json.load(fh)
-    question = QUESTIONS[job["question"]]
-    cases = [drivers.decode(c) for c in job.get("cases", [])]
-    with _open(os.path.join(job_dir, "student.py"), encoding="utf-8") as fh:
-        source = fh.read()
-
-    class _NoInstructorTools:  # a speed bump, not a wall: the answers' reference code is not for students
-        @staticmethod
-        def find_spec(name, path=None, target=None):
-            if name.startswith("course_utils.instructor") or name in ("course_utils.grade", "course_utils.assignments"):
-                raise ImportError(f"{name} is not available while grading")
-            return None
-
-    sys.meta_path.insert(0, _NoInstructorTools)
-    for name in [m for m in sys.modules if m.startswith("course_utils.instructor")]:
-        del sys.modules[name]
-
+    question = questions.QUESTIONS[job["question"]]
     namespace = {"__name__": "__student__", "__builtins__": builtins}
     try:
-        exec(compile(source, "<submission>", "exec"), namespace)  # noqa: S102 - the point of this process
+        exec(compile(job["code"], "<submission>", "exec"), namespace)  # noqa: S102 - the point of this process
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, anything
         finish({"status": "import-error", "error": drivers.error_text(exc)})
     fn = namespace.get(question.function)
     if not callable(fn):
         finish({"status": "missing", "error": f"{question.function} is not defined"})
-
-    if job.get("mode") == "config":
+    if job["mode"] == "config":
         try:
             result = drivers.run_config(fn)
         except BaseException as exc:  # noqa: BLE001
             result = {"config": None, "error": drivers.error_text(exc), "not_implemented": False}
         finish({"status": "ok", "config": result})
-
     results = []
     for case in cases:
         try:
-            res = drivers.encode_result(drivers.run_case(fn, question, case))
+            res = drivers.encode_result(drivers.finite_outputs(drivers.run_case(fn, question, case)))
         except BaseException as exc:  # noqa: BLE001
-            res = {"outputs": {}, "info": {}, "mutated": [], "error": drivers.error_text(exc), "not_implemented": False}
+            res = {"outputs": {}, "info": {}, "error": drivers.error_text(exc), "not_implemented": False}
+        res.pop("mutated", None)  # the grader decides that from the shared memory, not from us
         results.append(res)
     finish({"status": "ok", "cases": results})
+
+
+# --- the zygote ------------------------------------------------------------------------------------
+
+
+def _read_capped(path, n):
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(n + 1)
+    except OSError:
+        return ""
+    text = data[:n].decode("utf-8", errors="replace")
+    return text + ("\n[... output truncated]" if len(data) > n else "")
+
+
+def _sweep(child, isolated):
+    """Kill every process of the sandbox except this one (and bwrap's init, which the kernel spares).
+
+    ``kill(-1)`` is only safe in a PID namespace of our own (we are its process 2, after bwrap's
+    init); without the sandbox (``--no-sandbox``) only the child's session can be killed.
+    """
+    try:
+        if isolated and os.getpid() == 2:
+            os.kill(-1, signal.SIGKILL)
+        elif child:
+            os.killpg(child, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:  # reap what was ours; orphans are reaped by the sandbox's init
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.002)
+            continue
+
+
+def _wipe(work):
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        for entry in os.listdir(os.path.dirname(work)):  # whatever else a child left in the scratch tmpfs
+            path = os.path.join(os.path.dirname(work), entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+    except OSError:
+        pass
+
+
+def _run_job(job, baseline, drivers, questions, scratch, isolated):
+    import numpy as np
+
+    cases = [drivers.decode(c) for c in job.get("cases", [])]
+    keep, watched = _shared_cases(cases, drivers)
+    work = os.path.join(scratch, "work")
+    _wipe(work)
+    os.makedirs(work, mode=0o700)
+    result_r, result_w = os.pipe()
+    limits = job["limits"]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(result_r)
+            _child(job, cases, result_w, work, baseline, drivers, questions)
+        finally:
+            os._exit(70)
+    os.close(result_w)
+    deadline = time.monotonic() + float(limits["wall_seconds"])
+    cap = int(limits["result_bytes"])
+    chunks, size, status = [], 0, None
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            status = "timeout"
+            break
+        ready, _, _ = select.select([result_r], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(result_r, 1 << 16)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > cap:
+            status = "result-too-large"
+            break
+        chunks.append(chunk)
+    os.close(result_r)
+    rc = None
+    if status is None:  # the pipe closed: give the child a moment to exit on its own
+        end = min(deadline, time.monotonic() + 2.0)
+        while time.monotonic() < end:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                rc = os.waitstatus_to_exitcode(code)
+                break
+            time.sleep(0.002)
+    _sweep(pid, isolated)
+    if rc is None:
+        try:
+            _, code = os.waitpid(pid, 0)
+            rc = os.waitstatus_to_exitcode(code) if status is None else None
+        except ChildProcessError:
+            pass
+    n = int(limits["output_chars"])
+    reply = {
+        "status": status or "done",
+        "rc": rc,
+        "result": b"".join(chunks).decode("utf-8", errors="replace") if status is None else None,
+        "stdout": _read_capped(os.path.join(work, "stdout.txt"), n),
+        "stderr": _read_capped(os.path.join(work, "stderr.txt"), n),
+        "inputs_after": [[i, name, drivers.encode(np.array(arr))] for i, name, arr in watched],
+    }
+    _wipe(work)
+    del watched, cases
+    for buf in keep:
+        buf.close()
+    return reply
+
+
+def _warm_torch():
+    """Import torch and run the usual elementwise ops once on every device and dtype the cases use.
+
+    torch loads its "meta" device kernels (and their Python decompositions) lazily, on first use:
+    seconds per fresh process. Doing it here, once, keeps every forked child fast.
+    """
+    import torch
+
+    for dtype in (torch.float32, torch.float64):
+        for device in ("cpu", "meta"):
+            try:
+                a = torch.ones(3, dtype=dtype, device=device)
+                b = 0.9 * a + (1 - 0.9) * a * a
+                c = b / (1 - 0.9**3)
+                d = a - 0.1 * c / (c**0.5 + 1e-8) - a / (c + 1e-8) ** 0.5
+                e = torch.maximum(d, b) + torch.sqrt(a) + a.sqrt() + a.abs() + torch.zeros_like(a) + a.clone()
+                e = e.to(dtype=dtype, device=device) * 2 - e.detach()
+                a.mul_(1).add_(b).addcmul_(b, b, value=0.1).div_(c.add(1e-8))
+                _ = (e.shape, e.dtype, e.device, e._version)
+            except Exception:  # noqa: BLE001 - warming up is an optimization only
+                pass
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    for entry in reversed(spec["path"]):
+        sys.path.insert(0, entry)
+    control_in = os.dup(0)
+    control_out = os.dup(1)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):  # nothing printed by an import can corrupt the control channel
+        os.dup2(devnull, fd)
+    import numpy  # noqa: F401 - pre-warmed: every fork starts with it imported
+
+    if "torch" in spec.get("preload", []):
+        _warm_torch()
+
+    import course_utils  # noqa: F401
+    from course_utils.grading import drivers, questions
+
+    _nondumpable()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    baseline = _vm_size_bytes()
+    _write_frame(control_out, {"ready": True, "pid": os.getpid(), "baseline_bytes": baseline})
+    while True:
+        job = _read_frame(control_in)
+        if job is None:
+            return
+        try:
+            reply = _run_job(job, baseline, drivers, questions, spec["scratch"], spec["isolated"])
+        except Exception as exc:  # noqa: BLE001 - a broken job must not end the zygote silently
+            _sweep(None, spec["isolated"])
+            reply = {"status": "zygote-error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        _write_frame(control_out, reply)
 
 
 if __name__ == "__main__":

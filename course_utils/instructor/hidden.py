@@ -1203,10 +1203,21 @@ def hidden_cases(name: str, rng: np.random.Generator) -> list[dict]:
 
 
 def check_registry():
-    """Every auto-graded question has a reference, public cases and hidden cases."""
+    """Every auto-graded question has a reference, and every wrong variant a message; raises ValueError."""
     for name, q in QUESTIONS.items():
         if q.kind == "written":
             continue
-        assert name in REFERENCES, name
-        for vid in VARIANTS.get(name, {}):
-            assert vid in q.mistakes, (name, vid)
+        if name not in REFERENCES:
+            raise ValueError(f"question {name!r} has no reference implementation")
+    for name, variants in VARIANTS.items():
+        if name not in QUESTIONS:
+            raise ValueError(f"wrong variants registered for unknown question {name!r}")
+        unknown = sorted(set(variants) - set(QUESTIONS[name].mistakes))
+        if unknown:
+            raise ValueError(
+                f"{name}: wrong variants {unknown} have no message in the question's mistakes "
+                f"(known: {sorted(QUESTIONS[name].mistakes)})"
+            )
+
+
+check_registry()  # at import: a typo in a mistake key fails loudly, before anything is graded

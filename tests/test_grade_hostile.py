@@ -1,0 +1,350 @@
+"""A hostile class: one submission per attack an informed student could try, graded with two honest classmates.
+
+Every attack sits in ``gd_step`` of an otherwise correct ex02 notebook (the other questions are worth
+5 of 7 points). For each attack class the tests assert the outcome the issue asks for:
+
+* points obtained <= points deserved (7 when the attack's own answer is right, else 5);
+* every classmate's score is the one they get when graded without the attackers, also after a
+  resumed run and after a detached process has had time to act;
+* nothing changed outside the output folder (submissions, the course package, solutions, sources);
+* no process left behind, and the batch finishes (pytest-timeout guards against a hang).
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import stat
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from course_utils.instructor import grader, sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMITS = sandbox.Limits(wall_seconds=6, cpu_seconds=6, memory_mb=1024, file_mb=4, processes=24, tmpfs_mb=32)
+SEED = 4242
+MARKER = f"hostile-{secrets.token_hex(4)}"
+ASSIGNMENT = "ex02_gradient_descent"
+RIGHT = "    return x - lr * grad\n"
+
+pytestmark = [
+    pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap (bwrap) is not installed"),
+    pytest.mark.timeout(900),
+]
+
+
+def _attacks(subs: Path, out: Path) -> dict:
+    """name -> (gd_step source, points deserved for the whole notebook)."""
+    hidden = ROOT / "course_utils" / "instructor" / "hidden.py"
+    solution = ROOT / "solutions" / f"{ASSIGNMENT}.ipynb"
+    steal = (
+        "    import json\n"
+        "    cells = json.load(open(path))['cells']\n"
+        "    src = next(''.join(c['source']) for c in cells if 'def gd_step(' in ''.join(c['source']))\n"
+        "    ns = {}\n"
+        "    exec(src, ns)\n"
+        "    return ns['gd_step'](x, grad, lr)\n"
+    )
+    return {
+        "load_instructor_by_path": (
+            "def gd_step(x, grad, lr):\n    import runpy\n    try:\n"
+            f"        return runpy.run_path({str(hidden)!r})['gd_step'](x, grad, lr)\n"
+            "    except Exception:\n        return x\n",
+            5,
+        ),
+        "run_solution_notebook": (
+            f"def gd_step(x, grad, lr):\n    path = {str(solution)!r}\n    try:\n"
+            + steal.replace("    ", "        ", 1).replace("\n    ", "\n        ")
+            + "    except Exception:\n        return x\n",
+            5,
+        ),
+        "read_classmate": (
+            "def gd_step(x, grad, lr):\n    import glob\n"
+            f"    for path in glob.glob({str(subs / '*.ipynb')!r}) + glob.glob('/**/alice*.ipynb', recursive=True):\n"
+            "        try:\n"
+            + steal.replace("    ", "            ", 1).replace("\n    ", "\n            ")
+            + "        except Exception:\n            pass\n    return x\n",
+            5,
+        ),
+        "brute_force_seed": (
+            "def gd_step(x, grad, lr):\n    import json\n    try:\n"
+            f"        seed = json.load(open({str(out / 'manifest.json')!r}))['seed']\n"
+            "    except Exception:\n        seed = None\n"
+            "    try:\n        from course_utils.instructor import hidden\n"
+            "        for s in range(200):\n            hidden.hidden_cases('gd_step', s)\n"
+            "    except Exception:\n        pass\n"
+            "    return x if seed is None else x - lr * grad\n",
+            5,
+        ),
+        "detached_rewriter": (
+            "import os, time\n\ndef gd_step(x, grad, lr):\n    if os.fork() == 0:\n        os.setsid()\n"
+            "        if os.fork() == 0:\n            time.sleep(3)\n"
+            f"            for name in ('grades.csv', 'results/alice.json', 'results/bob.json'):\n"
+            "                try:\n"
+            f"                    open(os.path.join({str(out)!r}, name), 'w').write('forged')\n"
+            "                except OSError:\n                    pass\n"
+            "        os._exit(0)\n" + RIGHT,
+            7,
+        ),
+        "append_course_module": (
+            "import course_utils.grading.compare as cmp\n\ndef gd_step(x, grad, lr):\n"
+            f"    for path in (cmp.__file__, {str(ROOT / 'course_utils' / 'grading' / 'compare.py')!r}):\n"
+            "        try:\n"
+            "            open(path, 'a').write('\\ncompare_case = lambda *a, **k: (True, \"ok\")\\n')\n"
+            "        except OSError:\n            pass\n" + RIGHT,
+            7,
+        ),
+        "overwrite_classmate": (
+            "import glob, os\n\ndef gd_step(x, grad, lr):\n"
+            f"    for path in glob.glob({str(subs / '*.ipynb')!r}):\n"
+            "        if 'overwrite' not in path:\n"
+            "            try:\n                open(path, 'w').write('{}')\n                os.remove(path)\n"
+            "            except OSError:\n                pass\n" + RIGHT,
+            7,
+        ),
+        "fork_bomb": (
+            "import os\n\ndef gd_step(x, grad, lr):\n    while True:\n        try:\n            os.fork()\n"
+            "        except OSError:\n            pass\n",
+            5,
+        ),
+        "many_processes_big_memory": (
+            "import subprocess, os\n\ndef gd_step(x, grad, lr):\n    for _ in range(300):\n        try:\n"
+            f"            subprocess.Popen(['sleep', '120', '{MARKER}'])\n"
+            "        except OSError:\n            break\n"
+            "    for _ in range(8):\n        try:\n            if os.fork() == 0:\n"
+            "                try:\n                    hog = bytearray(3 << 30)\n"
+            "                except MemoryError:\n                    pass\n                os._exit(0)\n"
+            "        except OSError:\n            break\n"
+            "    hog = bytearray(3 << 30)\n    return x\n",
+            5,
+        ),
+        "odd_return_values": (
+            "import numpy as np\nCALLS = []\n\nclass Evil:\n    def __array__(self, *a, **k):\n"
+            "        raise RuntimeError('no')\n\n"
+            "class Weird(float):\n    def __eq__(self, other):\n        return True\n"
+            "def gd_step(x, grad, lr):\n    CALLS.append(1)\n    deep = []\n    for _ in range(100000):\n"
+            "        deep = [deep]\n"
+            "    odd = [Evil(), Weird(1.0), deep, np.array([object()]), 10 ** 400, (v for v in x.ravel()),\n"
+            "           {'x': x}, 'x', x + 1j, np.full(x.shape, np.nan)]\n"
+            "    return odd[len(CALLS) % len(odd)]\n",
+            5,
+        ),
+        "patch_checks": (
+            "import numpy as np\nimport course_utils.grading.compare as cmp\n"
+            "import course_utils.grading.drivers as drv\n\n"
+            "def gd_step(x, grad, lr):\n    drv._mutated = lambda *a, **k: []\n    drv._snapshot = lambda *a, **k: {}\n"
+            "    cmp.compare_case = lambda *a, **k: (True, 'ok')\n    np.array_equal = lambda *a, **k: True\n"
+            "    x -= lr * grad\n    return x\n",
+            5,
+        ),
+        "kill_the_sandbox": (
+            "import os, signal\n\ndef gd_step(x, grad, lr):\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+            "    os.kill(-1, signal.SIGKILL)\n    return x\n",
+            5,
+        ),
+        "forge_the_channel": (
+            "import os, json, struct\n\ndef gd_step(x, grad, lr):\n"
+            "    body = json.dumps({'status': 'done', 'rc': 0, 'result': json.dumps({'status': 'ok', 'cases': []}),"
+            " 'inputs_after': []}).encode()\n"
+            "    for fd in range(0, 64):\n        try:\n            os.write(fd, struct.pack('>Q', len(body)) + body)\n"
+            "        except OSError:\n            pass\n    return x\n",
+            5,
+        ),
+    }
+
+
+def _snapshot(*folders) -> dict:
+    """Path -> (type, content hash) for everything under ``folders``, never opening a FIFO."""
+    found = {}
+    for folder in folders:
+        for p in sorted(Path(folder).rglob("*")):
+            if "__pycache__" in p.parts:
+                continue
+            st = os.lstat(p)
+            digest = hashlib.sha256(p.read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else ""
+            found[str(p)] = (stat.S_IFMT(st.st_mode), digest)
+    return found
+
+
+def _marked() -> list:
+    hits = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            line = " ".join(proc.info["cmdline"] or [])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if MARKER in line or ("/course/zygote.py" in line and str(ROOT) in line):
+            hits.append((proc.pid, line[:120]))
+    return hits
+
+
+def _solution():
+    return nbformat.read(ROOT / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def _with_gd_step(source):
+    nb = _solution()
+    i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "def gd_step(" in c.source)
+    nb.cells[i].source = source
+    return nb
+
+
+def _scores(records) -> dict:
+    return {r["id"]: r["score"] for r in records}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    subs, out, baseline_out = tmp / "subs", tmp / "graded", tmp / "baseline"
+    subs.mkdir()
+    nbformat.write(_solution(), subs / "alice.ipynb")
+    bob = _solution()
+    k = next(i for i, c in enumerate(bob.cells) if c.cell_type == "code" and "def largest_stable_lr(" in c.source)
+    bob.cells[k].source = "import numpy as np\n\ndef largest_stable_lr(A):\n    return 2.0 / float(np.max(np.diag(A)))"
+    nbformat.write(bob, subs / "bob.ipynb")
+    classmates = [subs / "alice.ipynb", subs / "bob.ipynb"]
+    baseline = _scores(grader.grade_batch(classmates, baseline_out, grader.Settings(ASSIGNMENT, SEED, LIMITS),
+                                          log=lambda s: None))  # fmt: skip
+
+    attacks = _attacks(subs, out)
+    probe = sandbox.Sandbox(sandbox.stage_course(tmp / "stage" / "course"), LIMITS)
+    probe.start()
+    enforceable = probe.process_limit != "none"
+    probe.close()
+    if not enforceable:  # root without a writable pids cgroup: a fork bomb would hit the whole machine
+        attacks.pop("fork_bomb")
+    for name, (source, _) in attacks.items():
+        nbformat.write(_with_gd_step(source), subs / f"{name}.ipynb")
+    os.mkfifo(subs / "fifo_student.ipynb")
+    (subs / "link_student.ipynb").symlink_to(subs / "alice.ipynb")
+    with open(subs / "huge_student.ipynb", "wb") as fh:
+        fh.truncate(grader.MAX_NOTEBOOK_BYTES + 1)
+    paths = sorted(subs.iterdir())
+
+    watched = (subs, ROOT / "course_utils", ROOT / "solutions", ROOT / "assignments")
+    before = _snapshot(*watched)
+    children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    start = time.monotonic()
+    records = grader.grade_batch(paths, out, grader.Settings(ASSIGNMENT, SEED, LIMITS), jobs=2, log=lambda s: None)
+    elapsed = time.monotonic() - start
+    csv_right_after = (out / "grades.csv").read_bytes()
+    left_children = {p.pid for p in psutil.Process().children(recursive=True)} - children_before
+    time.sleep(5)  # the detached process would act after 3 s
+    return {
+        "subs": subs,
+        "out": out,
+        "tmp": tmp,
+        "paths": paths,
+        "attacks": attacks,
+        "baseline": baseline,
+        "records": {r["id"]: r for r in records},
+        "before": before,
+        "watched": watched,
+        "csv": csv_right_after,
+        "left_children": left_children,
+        "elapsed": elapsed,
+    }
+
+
+def _classmates_unchanged(attacked, records):
+    for sid, score in attacked["baseline"].items():
+        assert records[sid]["score"] == score, sid
+
+
+def test_no_hang_and_nothing_left_behind(attacked):
+    assert attacked["left_children"] == set()
+    assert _marked() == []
+    assert _snapshot(*attacked["watched"]) == attacked["before"]  # nothing changed outside the output folder
+    assert (attacked["out"] / "grades.csv").read_bytes() == attacked["csv"]  # not rewritten after the grader exited
+
+
+ATTACKS = [
+    "load_instructor_by_path",
+    "run_solution_notebook",
+    "read_classmate",
+    "brute_force_seed",
+    "detached_rewriter",
+    "append_course_module",
+    "overwrite_classmate",
+    "fork_bomb",
+    "many_processes_big_memory",
+    "odd_return_values",
+    "patch_checks",
+    "kill_the_sandbox",
+    "forge_the_channel",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attack_earns_at_most_what_it_deserves(attacked, attack):
+    if attack not in attacked["attacks"]:
+        pytest.skip("no enforceable process limit here (root without a writable pids cgroup)")
+    record = attacked["records"][attack]
+    deserved = attacked["attacks"][attack][1]
+    assert "grader-error" not in record["flags"], record.get("error")
+    assert record["score"] <= deserved, json.dumps(record["questions"]["gd_step"], indent=1)[:2000]
+    if deserved < 7:
+        assert record["questions"]["gd_step"]["points"] == 0
+    assert record["questions"]["numerical_gradient"]["points"] == 3  # the rest of the notebook is still graded
+    _classmates_unchanged(attacked, attacked["records"])
+
+
+def test_patched_checks_still_count_as_mutation(attacked):
+    entry = attacked["records"]["patch_checks"]["questions"]["gd_step"]
+    assert entry["status"] == "mutates-inputs"
+    assert all("changed its input `x` in place" in c["message"] for c in entry["cases"])
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("fifo_student", "not a regular file"),
+        ("link_student", "symbolic link"),
+        ("huge_student", "larger than"),
+    ],
+)
+def test_special_files_are_rejected_with_a_reason(attacked, name, reason):
+    record = attacked["records"][name]
+    assert record["score"] == 0 and "unreadable" in record["flags"]
+    assert reason in record["error"]
+    assert reason in (attacked["out"] / "feedback" / f"{name}.md").read_text()
+
+
+def test_resumed_run_keeps_every_score_and_regrades_edited_records(attacked):
+    out = attacked["out"]
+    log = []
+    again = grader.grade_batch(attacked["paths"], out, grader.Settings(ASSIGNMENT, None, LIMITS), log=log.append)
+    again = {r["id"]: r for r in again}
+    assert all(line.startswith("skipped") for line in log), log  # same secret seed, every record verifies
+    assert {k: r["score"] for k, r in again.items()} == {k: r["score"] for k, r in attacked["records"].items()}
+    _classmates_unchanged(attacked, again)
+
+    # an edited stored result (a better score for bob, and for an attacker) fails its HMAC and is re-graded
+    for sid in ("bob", "odd_return_values"):
+        stored = out / "results" / f"{sid}.json"
+        data = json.loads(stored.read_text())
+        data["record"]["score"] = 7
+        stored.write_text(json.dumps(data))
+    (out / "results" / "alice.json").write_text("forged")
+    log.clear()
+    resumed = {r["id"]: r for r in grader.grade_batch(attacked["paths"], out, grader.Settings(ASSIGNMENT, None, LIMITS),
+                                                      log=log.append)}  # fmt: skip
+    regraded = sorted(line.split()[1].rstrip(":") for line in log if line.startswith("graded"))
+    assert regraded == sorted(str(attacked["subs"] / f"{s}.ipynb") for s in ("alice", "bob", "odd_return_values"))
+    _classmates_unchanged(attacked, resumed)
+    assert resumed["odd_return_values"]["score"] == attacked["records"]["odd_return_values"]["score"]
+    rows = (out / "grades.csv").read_text()
+    assert "forged" not in rows
+
+
+def test_the_attacks_are_real_without_the_sandbox(attacked, tmp_path):
+    """The corpus can fail: outside the sandbox, loading the references by file path takes full marks."""
+    path = attacked["subs"] / "load_instructor_by_path.ipynb"
+    settings = grader.Settings(ASSIGNMENT, SEED, LIMITS, use_sandbox=False)
+    record = grader.grade_batch([path], tmp_path / "plain", settings, log=lambda s: None)[0]
+    assert record["score"] == 7 > attacked["attacks"]["load_instructor_by_path"][1]

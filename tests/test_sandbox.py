@@ -1,0 +1,212 @@
+"""The bubblewrap sandbox, probed from inside: no network, no instructor files, no survivors.
+
+Each probe is "student code" that defines the graded function and prints what it finds; the
+sandbox quotes the printed output back, which is all these tests read.
+"""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+from pathlib import Path
+
+import psutil
+import pytest
+
+from course_utils.instructor import grader, sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMITS = sandbox.Limits(wall_seconds=15, cpu_seconds=15, memory_mb=1024, file_mb=4, tmpfs_mb=32)
+CASE = [{"label": "probe", "mode": "call", "args": {"x": 1.0, "grad": 1.0, "lr": 0.5}}]
+
+needs_bwrap = pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap (bwrap) is not installed")
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    stage = sandbox.stage_course(tmp_path_factory.mktemp("stage") / "course")
+    with sandbox.Sandbox(stage, LIMITS) as b:
+        yield b
+
+
+def _probe(box, body: str) -> sandbox.Outcome:
+    code = "def gd_step(x, grad, lr):\n" + "".join(f"    {line}\n" for line in body.splitlines()) + "    return x\n"
+    return box.run(code, "gd_step", CASE)
+
+
+def _marked_processes(marker: str) -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(marker in part for part in proc.info["cmdline"] or []):
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@needs_bwrap
+def test_no_network(box):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        out = _probe(
+            box,
+            "import socket\n"
+            "for host in ('127.0.0.1', '1.1.1.1'):\n"
+            "    try:\n"
+            f"        socket.create_connection((host, {port} if host == '127.0.0.1' else 80), timeout=2)\n"
+            "        print('CONNECTED', host)\n"
+            "    except OSError as exc:\n"
+            "        print('BLOCKED', host, type(exc).__name__)",
+        )
+    finally:
+        server.close()
+    assert out.status == "ok", out
+    assert "BLOCKED 127.0.0.1" in out.stdout and "BLOCKED 1.1.1.1" in out.stdout
+    assert "CONNECTED" not in out.stdout
+
+
+@needs_bwrap
+def test_no_instructor_files_and_a_working_student_package(box, tmp_path):
+    secret = tmp_path / "classmate.ipynb"
+    secret.write_text("{}")
+    paths = [
+        ROOT / "course_utils" / "instructor" / "hidden.py",
+        ROOT / "course_utils" / "grade.py",
+        ROOT / "solutions",
+        ROOT / "assignments" / "source",
+        ROOT / "README.md",
+        secret,
+        Path.home() / ".bashrc",
+        Path.home() / ".ssh",
+    ]
+    out = _probe(
+        box,
+        "import os, importlib.util\n"
+        f"for p in {[str(p) for p in paths]!r}:\n"
+        "    print('VISIBLE' if os.path.exists(p) else 'ABSENT', p)\n"
+        f"print('HOME', sorted(os.listdir({str(Path.home())!r})) if os.path.isdir({str(Path.home())!r}) else [])\n"
+        "print('INSTRUCTOR', importlib.util.find_spec('course_utils.instructor'))\n"
+        "import course_utils.grading, course_utils.optim\n"
+        "print('STUDENT', course_utils.grading.__file__)\n"
+        "print('FILES', sorted(os.listdir(os.path.dirname(os.path.dirname(course_utils.grading.__file__)))))\n"
+        "for target in (course_utils.grading.__file__, '/usr/lib/x', '/course/new.py'):\n"
+        "    try:\n"
+        "        open(target, 'a').write('# appended')\n"
+        "        print('WROTE', target)\n"
+        "    except OSError as exc:\n"
+        "        print('READONLY', target, exc.errno)\n",
+    )
+    assert out.status == "ok", out
+    visible = [line for line in out.stdout.splitlines() if line.startswith("VISIBLE")]
+    assert visible == [], visible
+    # of the instructor's home, at most the folder that holds the Python installation is mounted
+    home = json.loads(out.stdout.split("HOME ", 1)[1].splitlines()[0].replace("'", '"'))
+    needed = {Path(p).resolve().relative_to(Path.home()).parts[0] for p in (os.sys.prefix, os.sys.base_prefix)
+              if Path(p).resolve().is_relative_to(Path.home())}  # fmt: skip
+    assert set(home) <= needed, home
+    assert "INSTRUCTOR None" in out.stdout
+    assert "STUDENT /course/course_utils/grading/__init__.py" in out.stdout
+    files = json.loads(out.stdout.split("FILES ", 1)[1].splitlines()[0].replace("'", '"'))
+    assert "instructor" not in files and "grade.py" not in files and "optim" in files
+    assert "WROTE" not in out.stdout and out.stdout.count("READONLY") == 3
+
+
+@needs_bwrap
+def test_no_process_survives_a_question(box):
+    marker = f"course-sandbox-{secrets.token_hex(4)}"
+    out = _probe(
+        box,
+        "import os, subprocess\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        f"    subprocess.Popen(['sleep', '300', '{marker}'], start_new_session=True)\n"
+        "    os._exit(0)\n"
+        f"subprocess.Popen(['sleep', '301', '{marker}'])\n"
+        "print('STARTED')",
+    )
+    assert out.status == "ok" and "STARTED" in out.stdout, out
+    assert _marked_processes(marker) == []  # killed after the question, while the sandbox itself lives on
+    again = _probe(box, "print('STILL SERVING')")
+    assert "STILL SERVING" in again.stdout
+
+
+@needs_bwrap
+def test_the_scratch_folder_is_private_capped_and_wiped(box):
+    first = _probe(
+        box,
+        "import os\n"
+        "print('CWD', os.getcwd())\n"
+        "open('/tmp/left-behind', 'w').write('x')\n"
+        "written = 0\n"
+        "try:\n"
+        "    for i in range(40):\n"
+        "        with open(f'/tmp/fill{i}', 'wb') as fh:\n"
+        "            fh.write(b'0' * (3 << 20))\n"
+        "        written += 3\n"
+        "except OSError as exc:\n"
+        "    for i in range(40):  # make room again, or the printed output has nowhere to go\n"
+        "        if os.path.exists(f'/tmp/fill{i}'):\n"
+        "            os.remove(f'/tmp/fill{i}')\n"
+        "    print('FULL AFTER', written, 'MB', exc.errno)\n",
+    )
+    assert first.status == "ok", first
+    full = int(first.stdout.split("FULL AFTER ")[1].split()[0])
+    assert full <= LIMITS.tmpfs_mb
+    second = _probe(box, "import os\nprint('LEFT', sorted(os.listdir('/tmp')))")
+    assert "LEFT ['work']" in second.stdout  # nothing of the previous question is left
+
+
+@needs_bwrap
+def test_a_killed_sandbox_is_replaced(box):
+    dead = _probe(box, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    assert dead.status == "sandbox-error"
+    again = _probe(box, "print('FRESH')")
+    assert again.status == "ok" and "FRESH" in again.stdout
+
+
+@needs_bwrap
+def test_closing_leaves_no_process(tmp_path):
+    stage = sandbox.stage_course(tmp_path / "course")
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}  # e.g. the module's other sandbox
+    b = sandbox.Sandbox(stage, LIMITS)
+    b.start()
+    mine = {p.pid for p in me.children(recursive=True)} - before
+    assert mine  # bwrap, its init and the pre-warmed harness
+    b.close()
+    assert not mine & {p.pid for p in me.children(recursive=True)}
+    assert not [pid for pid in mine if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+
+
+def test_refuses_without_bwrap_unless_told(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    sol = ROOT / "solutions" / "ex07_ema_bias_correction.ipynb"
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        grader.grade_batch([sol], tmp_path / "out", grader.Settings("ex07_ema_bias_correction", 1, LIMITS))
+    assert not (tmp_path / "out" / "grades.csv").exists()
+    settings = grader.Settings("ex07_ema_bias_correction", 1, LIMITS, use_sandbox=False)
+    records = grader.grade_batch([sol], tmp_path / "plain", settings, log=lambda s: None)
+    assert records[0]["score"] == records[0]["max_score"] and "no-sandbox" in records[0]["flags"]
+    manifest = json.loads((tmp_path / "plain" / "manifest.json").read_text())
+    assert manifest["sandbox"]["isolation"] == "none (--no-sandbox)"
+    feedback = (tmp_path / "plain" / "feedback" / "ex07_ema_bias_correction.md").read_text()
+    assert "Graded WITHOUT a sandbox" in feedback
+    assert json.loads((tmp_path / "plain" / "feedback" / "ex07_ema_bias_correction.json").read_text())[
+        "sandbox"
+    ].startswith("none")
+
+
+def test_cli_explains_how_to_install_bwrap(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
+    run = subprocess.run(
+        [os.sys.executable, "-m", "course_utils.grade", "ex07_ema_bias_correction",
+         str(ROOT / "solutions" / "ex07_ema_bias_correction.ipynb"), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
