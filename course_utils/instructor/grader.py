@@ -28,7 +28,7 @@ from course_utils.grading import drivers
 from course_utils.grading.compare import compare_case, diagnose
 from course_utils.grading.questions import QUESTIONS, TUNING, questions_of
 
-from . import extract, hidden, sandbox
+from . import extract, hidden, report, sandbox
 
 HERE = Path(__file__).resolve().parent
 CHECK_FILES = [
@@ -37,6 +37,8 @@ CHECK_FILES = [
     HERE / "harness.py",
     HERE / "sandbox.py",
     HERE / "extract.py",
+    HERE / "report.py",
+    HERE.parent / "grading" / "extract.py",
     HERE.parent / "grading" / "questions.py",
     HERE.parent / "grading" / "drivers.py",
     HERE.parent / "grading" / "compare.py",
@@ -248,7 +250,8 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None) -> 
             if sub.readable and (text is None or text.strip() in extract.BLANK_ANSWERS):
                 record["flags"].append(f"written-blank:{q.name}")
             continue
-        code, flags = (None, []) if not sub.readable else extract.assemble(sub, q.function)
+        answer = extract.extract_answer(sub, q.function)
+        code, flags = answer.code, answer.flags
         for f in flags:
             if f not in record["flags"]:
                 record["flags"].append(f)
@@ -261,7 +264,7 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None) -> 
                 "max_points": q.points,
                 "points": 0.0,
                 "status": "missing",
-                "detail": f"no definition of {q.function}() found",
+                "detail": answer.reason,
                 "diagnosis": None,
                 "stdout": "",
                 "stderr": "",
@@ -276,6 +279,7 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None) -> 
             entry = _grade_config(q, qplan, code, settings)
         else:
             entry = _grade_function(q, qplan, code, settings, cache)
+        entry["extracted"] = answer.public()
         if entry["status"] not in ("ok",):
             record["flags"].append(f"{entry['status']}:{q.name}")
         record["questions"][q.name] = entry
@@ -377,8 +381,11 @@ def _save(out, sid, record, key, settings):
     (out / "results" / f"{sid}.json").write_text(
         json.dumps({"manifest_sha256": key, "record": record}, indent=1, sort_keys=True, allow_nan=True) + "\n"
     )
-    (out / "feedback" / f"{sid}.json").write_text(json.dumps(public_feedback(record), indent=1, sort_keys=True) + "\n")
+    (out / "feedback" / f"{sid}.json").write_text(
+        json.dumps(public_feedback(record, settings), indent=1, sort_keys=True) + "\n"
+    )
     (out / "feedback" / f"{sid}.md").write_text(feedback_markdown(record, settings))
+    (out / "feedback" / f"{sid}.html").write_text(report.feedback_html(record, settings.assignment), encoding="utf-8")
 
 
 def csv_columns(settings: Settings) -> list[str]:
@@ -408,55 +415,10 @@ def write_csv(path: Path, records: list[dict], settings: Settings) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-def public_feedback(record: dict) -> dict:
-    """What a student may see: per-case pass/fail and messages; never inputs or expected values."""
-    return {
-        "submission": record["submission"],
-        "score": record["score"],
-        "max_score": record["max_score"],
-        "flags": record["flags"],
-        "questions": {
-            name: {k: e.get(k) for k in ("title", "points", "max_points", "status", "detail", "diagnosis", "cases")}
-            for name, e in record["questions"].items()
-        },
-        "written": record["written"],
-        **({"error": record["error"]} if "error" in record else {}),
-    }
+def public_feedback(record: dict, settings: Settings) -> dict:
+    """What a student may see (see :mod:`.report`): no inputs, expected values, instructor notes or paths."""
+    return report.public_feedback(record, settings.assignment)
 
 
 def feedback_markdown(record: dict, settings: Settings) -> str:
-    lines = [f"# {settings.assignment}: feedback for `{record['submission']}`", ""]
-    lines.append(
-        f"**Auto-graded score: {record['score']:g} / {record['max_score']:g}.** Written answers are graded by hand."
-    )
-    if "error" in record:
-        lines += ["", f"The notebook could not be read: {record['error']}. Every question scored 0."]
-    for q in questions_of(settings.assignment):
-        if q.kind == "written":
-            text = record["written"].get(q.name)
-            lines += ["", f"## {q.name}: {q.title} (written, {q.points:g} points, graded by hand)", ""]
-            if text is None or text.strip() in extract.BLANK_ANSWERS:
-                lines.append("_No answer found._")
-            else:
-                lines += ["> " + ln for ln in text.splitlines()]
-            continue
-        e = record["questions"].get(q.name)
-        if e is None:
-            continue
-        n_ok = sum(c["passed"] for c in e["cases"])
-        lines += ["", f"## {q.name}: {q.title} ({e['points']:g} / {e['max_points']:g})", ""]
-        lines.append(f"{n_ok} of {len(e['cases'])} hidden checks passed." + (f" {e['detail']}." if e["detail"] else ""))
-        for c in e["cases"]:
-            lines.append(f"- {'✓' if c['passed'] else '✗'} {c['label']}" + ("" if c["passed"] else f": {c['message']}"))
-        if e.get("diagnosis"):
-            lines.append(f"\nLikely mistake: {e['diagnosis']}")
-        if e.get("stderr") and e["status"] not in ("ok", "not-implemented"):
-            lines += ["", "Error output (truncated):", "", "```", e["stderr"].strip()[-1500:], "```"]
-    if record["flags"]:
-        lines += ["", "## Notes for the grader", ""] + [f"- {f}" for f in record["flags"]]
-    lines += [
-        "",
-        "_This score comes from hidden randomized checks; the public checks in the notebook only give feedback._",
-        "",
-    ]
-    return "\n".join(lines)
+    return report.feedback_markdown(record, settings.assignment)
