@@ -16,8 +16,9 @@ import pytest
 from course_utils.instructor import grader, report, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = sandbox.Limits(wall_seconds=3.0, cpu_seconds=4, memory_mb=1024, file_mb=4)
-ROOMY = sandbox.Limits(wall_seconds=60.0, cpu_seconds=60)  # importing torch on a busy machine takes seconds
+# generous limits: on a busy machine, starting Python and importing NumPy or torch takes seconds
+ROOMY = sandbox.Limits(wall_seconds=60.0, cpu_seconds=60)
+LOOP_LIMITS = sandbox.Limits(wall_seconds=40.0, cpu_seconds=80, memory_mb=1024, file_mb=4)  # the wall limit comes first
 
 ADAM_BODY = """    m = b1 * m + (1 - b1) * grads
     v = b2 * v + (1 - b2) * grads * grads
@@ -43,7 +44,10 @@ PAIRS = {
     # a fully correct answer built from a top-level helper, import and constant
     "helpers": (
         "import math\n\nHALF = 0.5\n\n\ndef sqrt(x):\n    return x**HALF\n\n\ndef unpack(betas):\n"
-        "    return tuple(math.fsum([b]) for b in betas)\n\n\n" + SIGNATURE + "    b1, b2 = unpack(betas)\n" + ADAM_BODY,
+        "    return tuple(math.fsum([b]) for b in betas)\n\n\n"
+        + SIGNATURE
+        + "    b1, b2 = unpack(betas)\n"
+        + ADAM_BODY,
         SIGNATURE + "    import math\n\n    def sqrt(x):\n        return x**0.5\n\n"
         "    b1, b2 = tuple(math.fsum([b]) for b in betas)\n" + ADAM_BODY,
     ),
@@ -129,7 +133,7 @@ def zero_batch(tmp_path_factory):
         nbformat.write(nb, path)
         paths.append(path)
     out = tmp / "out"
-    records = grader.grade_batch(paths, out, grader.Settings("ex02_gradient_descent", 0, FAST), jobs=2,
+    records = grader.grade_batch(paths, out, grader.Settings("ex02_gradient_descent", 0, LOOP_LIMITS), jobs=2,
                                  log=lambda s: None)  # fmt: skip
     return {"out": out, "tmp": tmp, "records": {Path(r["submission"]).stem: r for r in records}}
 
@@ -145,7 +149,7 @@ def _feedback(batch, name):
 
 def test_every_zero_comes_with_a_reason(zero_batch):
     zeros = 0
-    for name, record in zero_batch["records"].items():
+    for name in zero_batch["records"]:
         data, md, page = _feedback(zero_batch, name)
         for qname, entry in data["questions"].items():
             if entry["points"] == 0:
@@ -162,7 +166,7 @@ def test_every_zero_comes_with_a_reason(zero_batch):
         ("renamed", "function gd_step not found: the graded notebook defines gd_update instead"),
         ("syntax", "has a syntax error"),
         ("raises", "gd_step raised ZeroDivisionError on hidden check 1"),
-        ("loops", "timed out: gd_step was stopped after 3 s"),
+        ("loops", "timed out: gd_step was stopped after 40 s"),
         ("loads_a_file", "FileNotFoundError"),
         ("exits", "gd_step raised SystemExit on hidden check 1"),
         ("stub", "gd_step still raises NotImplementedError"),

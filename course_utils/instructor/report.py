@@ -152,7 +152,7 @@ def md_block(text, info="text") -> list[str]:
 
 def feedback_markdown(record: dict, assignment: str) -> str:
     fb = public_feedback(record, assignment)
-    lines = [f"# {assignment}: feedback for `{md_text(fb['submission'])}`", ""]
+    lines = [f"# {assignment}: feedback for {md_text(fb['submission'])}", ""]
     lines.append(f"**Auto-graded score: {fb['score']:g} / {fb['max_score']:g}.** Written answers are graded by hand.")
     if "error" in fb:
         lines += ["", f"{md_text(fb['error'])}. Every question scored 0."]
@@ -178,8 +178,8 @@ def feedback_markdown(record: dict, assignment: str) -> str:
         for c in e["cases"]:
             mark = "✓" if c["passed"] else "✗"
             lines.append(f"- {mark} {md_text(c['label'])}" + ("" if c["passed"] else f": {md_text(c['message'])}"))
-        if e["diagnosis"]:
-            lines += ["", f"Likely mistake: {md_text(e['diagnosis'])}"]
+        if e["diagnosis"]:  # the course's own words (questions.py), written in Markdown
+            lines += ["", f"Likely mistake: {e['diagnosis']}"]
         if e["error_output"]:
             lines += ["", "Error output (truncated):", "", *md_block(e["error_output"])]
     lines += ["", f"_{HONEST_NOTE}_", ""]
