@@ -239,3 +239,9 @@ def test_a_missing_function_comes_with_a_reason(cells, reason, tmp_path):
     answer = extract_answer(read_submission(tmp_path / "s.ipynb"), "adam_step")
     assert not answer.found and reason in answer.reason
     assert missing_reason(read_submission(tmp_path / "s.ipynb"), "adam_step") == answer.reason
+
+
+def test_long_chains_and_deep_code_neither_recurse_nor_crash(tmp_path):
+    cells = ["X = 0"] + ["X += 1"] * 3000 + ["deep = " + "+".join(["1"] * 20000), "def f(x):\n    return x + X"]
+    answer, graded = _graded(cells, tmp_path=tmp_path)
+    assert graded["f"](0) == 3000 and len(answer.definitions) == 3002

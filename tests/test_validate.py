@@ -149,3 +149,10 @@ def test_an_infinite_loop_is_reported_not_hung(tmp_path):
     top_level_loop = "import time\n\nNAP = time.sleep(600)\n\n\ndef gd_step(x, grad, lr):\n    return x"
     rep = report(_notebook(tmp_path, top_level_loop), time_limit=5.0)
     assert "timed out after 5 s" in rep.functions[0].load_error
+
+
+def test_every_exercise_tells_students_to_validate_before_submitting():
+    for path in sorted((ROOT / "exercises").glob("ex*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert "validate()" in nb.cells[-1].source and f"course_utils.validate {path.name}" in nb.cells[-1].source
+        assert any("import check, hint, validate" in c.source for c in nb.cells if c.cell_type == "code"), path

@@ -29,6 +29,7 @@ a loop, a name that only exists inside Jupyter, a value computed by reading a fi
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import difflib
 import json
@@ -362,8 +363,11 @@ _LOOPS_AND_BLOCKS = [(ast.For, "for"), (ast.AsyncFor, "for"), (ast.While, "while
 _LOOPS_AND_BLOCKS += [(ast.AsyncWith, "with")] + ([(ast.Match, "match")] if hasattr(ast, "Match") else [])
 
 
-def _collect(src: str, cell_index: int, into: dict, broken: dict | None = None, nested: dict | None = None) -> bool:
-    """Add the definitions of one cell to ``into``; False when the cell does not compile."""
+def _collect(src: str, cell_index: int, into: dict, assigned: set, broken=None, nested=None) -> bool:
+    """Add the definitions of one cell to ``into``; False when the cell does not compile.
+
+    ``assigned`` (updated): names whose current binding is an assignment, whose in-place changes count.
+    """
     try:
         compile(src, f"<cell {cell_index + 1}>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
         tree = _DropMagics().visit(ast.parse(src))
@@ -375,25 +379,25 @@ def _collect(src: str, cell_index: int, into: dict, broken: dict | None = None, 
         if broken is not None:
             broken[cell_index] = (type(exc).__name__, src)
         return False
-    assigned = {n for n, defs in into.items() if defs and defs[-1].kind in ("assign", "change", "block")}
     if nested is not None:
         for top in tree.body:
             for n in ast.walk(top):
                 if n is not top and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     nested.setdefault(n.name, cell_index)
     for k, node in enumerate(tree.body):
-        found = _classify(node, assigned)
-        if found is None:
-            continue
-        names, kind, extra, carried = found
         try:
+            found = _classify(node, assigned)
+            if found is None:
+                continue
+            names, kind, extra, carried = found
             code = ast.unparse(node)
-            eager, lazy = _scopes(code, extra)
-        except SyntaxError:  # e.g. top-level await: compiles in a notebook, not as a module
-            code, eager, lazy, kind, carried = ast.unparse(node), frozenset(), frozenset(), "await", False
-        except (ValueError, MemoryError, RecursionError):
+            try:
+                eager, lazy = _scopes(code, extra)
+            except SyntaxError:  # e.g. top-level await: compiles in a notebook, not as a module
+                eager, lazy, kind, carried = frozenset(), frozenset(), "await", False
+            runs = kind in ("assign", "change", "block") and _runs_code(node)
+        except (ValueError, MemoryError, RecursionError):  # absurdly deep code: as if the statement were absent
             continue
-        runs = kind in ("assign", "change", "block") and _runs_code(node)
         d = Definition(names, code, (cell_index, k), eager, lazy, kind, runs, carried)
         for name in names:
             into.setdefault(name, []).append(d)
@@ -451,6 +455,7 @@ def read_submission(path, headings: dict | None = None) -> Submission:
     cells = _parse_notebook(sub, raw)
     if cells is None:
         return sub
+    assigned: set = set()
     for i, cell in enumerate(cells):
         if not isinstance(cell, dict):
             continue
@@ -459,13 +464,13 @@ def read_submission(path, headings: dict | None = None) -> Submission:
             py = _python_source(src)
             if py is None:
                 continue
-            if not _collect(py, i, sub.definitions, sub.broken, sub.nested):
+            if not _collect(py, i, sub.definitions, assigned, sub.broken, sub.nested):
                 sub.flags.append(f"syntax-error:cell-{i + 1}")
         elif kind in ("markdown", "raw"):
             blocks = _FENCE.findall(src) or [src]
             for block in blocks:
                 if "def " in block:
-                    _collect(block, i, sub.fallback)
+                    _collect(block, i, sub.fallback, set())
         if kind in ("markdown", "raw", "code"):
             match = ANSWER_MARK.search(src)
             meta = cell.get("metadata")
@@ -496,14 +501,12 @@ def read_submission(path, headings: dict | None = None) -> Submission:
 
 
 def _last(defs, before=None, carried_only=False):
-    """The last definition in ``defs`` strictly before ``before`` (an order), or None."""
-    chosen = None
-    for d in defs:
-        if before is not None and d.order >= before:
-            break
-        if d.carried or not carried_only:
-            chosen = d
-    return chosen
+    """The last definition in ``defs`` (in notebook order) strictly before ``before`` (an order), or None."""
+    end = len(defs) if before is None else bisect.bisect_left(defs, before, key=lambda d: d.order)
+    for k in range(end - 1, -1, -1):
+        if defs[k].carried or not carried_only:
+            return defs[k]
+    return None
 
 
 def _who(d: Definition) -> str:
@@ -584,17 +587,20 @@ def extract_answer(sub: Submission, function: str) -> Answer:
             return
         add(d)
 
+    todo = []  # definitions whose names are still to be looked up (a list: chains can be very long)
+
     def add(d):
-        if id(d) in chosen:
-            return
-        chosen[id(d)] = d
+        if id(d) not in chosen:
+            chosen[id(d)] = d
+            todo.append(d)
+
+    add(_last(table[function], carried_only=True))
+    while todo:
+        d = todo.pop()
         for n in sorted(d.eager):
             need(n, d.order, d)
         for n in sorted(d.lazy):
             need(n, None, d)
-
-    target = _last(table[function], carried_only=True)
-    add(target)
     answer.definitions = sorted(chosen.values(), key=lambda d: d.order)
     answer.code = "\n\n".join(d.code for d in answer.definitions) + "\n"
     for d in answer.runs_code:
