@@ -15,7 +15,6 @@ import nbformat
 import numpy as np
 
 from course_utils.grading import extract
-from course_utils.grading import validation as validate_module
 from course_utils.grading.validation import report, validate
 from course_utils.instructor import extract as instructor_extract
 
@@ -41,10 +40,14 @@ def _cli(*args, cwd=ROOT, env=None):
     )  # fmt: skip
 
 
-def test_one_extraction_for_the_grader_and_for_validate():
+def test_one_extraction_for_the_grader_and_for_validate(tmp_path, monkeypatch):
     assert instructor_extract.extract_answer is extract.extract_answer
     assert instructor_extract.read_submission is extract.read_submission
-    assert validate_module.extract is extract
+    seen = []
+    original = extract.extract_answer
+    monkeypatch.setattr(extract, "extract_answer", lambda sub, fn: seen.append(fn) or original(sub, fn))
+    assert report(_notebook(tmp_path), run=False).ok
+    assert seen == ["gd_step", "numerical_gradient", "largest_stable_lr"]
 
 
 def test_cli_ready_to_submit(tmp_path):

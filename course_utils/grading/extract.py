@@ -38,8 +38,6 @@ import symtable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 ANSWER_MARK = re.compile(r"<!--\s*answer:\s*([A-Za-z_][\w]*)\s*-->")
 ANSWER_PROMPT = re.compile(r"^\s*\*\*Your answer:\*\*\s*$", re.M)
 BLANK_ANSWERS = {"", "YOUR ANSWER HERE"}
@@ -409,6 +407,8 @@ def _collect(src: str, cell_index: int, into: dict, assigned: set, broken=None, 
 
 def _parse_notebook(sub: Submission, raw: bytes):
     """The notebook's list of cells, or None (with ``sub.error`` set)."""
+    import nbformat  # here: importing it takes a while, and `from course_utils.grading import check` needs none
+
     if not raw.strip():
         sub.readable, sub.error = False, "the file is empty"
         return None

@@ -34,7 +34,6 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import extract
 from .feedback import TIME_LIMIT as CHECK_SECONDS
 from .questions import ASSIGNMENTS, QUESTIONS, questions_of
 
@@ -74,7 +73,7 @@ class FunctionReport:
 
     function: str
     questions: list  # question names graded on this function
-    answer: extract.Answer
+    answer: object  # an extract.Answer
     load_error: str | None = None
     results: dict = field(default_factory=dict)  # question -> {"status", "text"}
     ran: bool = False  # the public checks were run
@@ -182,7 +181,7 @@ def _assignment_from_name(path: Path) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _assignment_of(sub: extract.Submission) -> str | None:
+def _assignment_of(sub) -> str | None:
     course = sub.metadata.get("course")
     name = course.get("assignment") if isinstance(course, dict) else None
     return name if name in ASSIGNMENTS else _assignment_from_name(sub.path)
@@ -239,6 +238,8 @@ def report(
     ``check_seconds``: the time limit of one question's public checks, as in ``check()``;
     ``time_limit``: of the whole run of one function (loading it included).
     """
+    from . import extract  # the grader's own reader (imported here: it needs nbformat, slow to import)
+
     path = Path(notebook) if notebook is not None else find_notebook()
     if path is None:
         return Report(
