@@ -223,3 +223,29 @@ def test_no_instructor_notes_in_feedback(zero_batch):
 )
 def test_scrub(text, scrubbed):
     assert report.scrub(text) == scrubbed
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "words"),
+    [
+        ("missing", "function f not found: the graded notebook defines g instead", "defines g instead"),
+        ("not-implemented", "raises NotImplementedError", "f still raises NotImplementedError"),
+        ("import-error", "NameError: name 'W' is not defined", "before f was called: NameError"),
+        ("timeout", "stopped after 2 s (infinite loop?)", "timed out: f was stopped after 2 s"),
+        ("cpu-limit", "used more than 5 s of CPU time", "could not finish running f: it used more than 5 s"),
+        ("killed", "killed (probably out of memory)", "it killed (probably out of memory)"),
+        ("crashed", "crashed with signal SIGSEGV", "crashed with signal SIGSEGV"),
+        ("exited", "the process ended (exit code 3) before reporting results", "ended (exit code 3)"),
+        ("bad-result", "unusable result file: wrong number of case results", "unusable result file"),
+        ("invalid-config", "lr must be positive, got -1", "f: lr must be positive, got -1"),
+        ("error", "raised KeyError: 'lr'", "f: raised KeyError"),
+        ("mutates-inputs", "", "f changes its inputs in place"),
+        ("ok", "", "2 of 2 hidden checks failed; the first: on hidden check 1 (a), f `x` differs"),
+    ],
+)
+def test_every_status_has_a_reason(status, detail, words):
+    message = "`x` differs from the expected value (largest difference 1e-3)"
+    cases = [{"label": label, "passed": False, "message": message} for label in "ab"]
+    entry = {"status": status, "detail": detail, "points": 0.0, "max_points": 2, "cases": cases}
+    assert words in report.reason(entry, "f")
+    assert report.reason({**entry, "points": 2.0}, "f") == ""  # full marks need no reason
