@@ -159,3 +159,10 @@ def test_every_exercise_tells_students_to_validate_before_submitting():
         nb = nbformat.read(path, as_version=4)
         assert "validate()" in nb.cells[-1].source and f"course_utils.validate {path.name}" in nb.cells[-1].source
         assert any("import check, hint, validate" in c.source for c in nb.cells if c.cell_type == "code"), path
+
+
+def test_no_run_reports_what_cannot_be_carried(tmp_path):
+    source = "for STEP in [1.0]:\n    pass\n\n\ndef gd_step(x, grad, lr):\n    return x - STEP * lr * grad"
+    run = _cli(_notebook(tmp_path, source), "--no-run")
+    assert run.returncode == 1 and "public checks of" not in run.stdout
+    assert "! problem: `gd_step()` uses `STEP`, which is set only by a `for` loop in cell 5" in run.stdout

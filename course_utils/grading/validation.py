@@ -19,7 +19,8 @@ hidden ones.
 
 Exit status of the command: 0 when every graded function is found and runs on the public checks
 (even if some checks fail), 1 when one is missing, does not load, is not implemented, crashes or
-times out, 2 when the notebook cannot be read or the assignment cannot be told.
+times out, 2 when the notebook cannot be read or the assignment cannot be told. With ``--no-run``
+nothing is run, and 1 also means that a problem was found (such as a name the grader cannot define).
 """
 
 from __future__ import annotations
@@ -80,11 +81,12 @@ class FunctionReport:
 
     @property
     def ok(self) -> bool:
+        """Found and loads, and runs on the public checks (when not run: nothing reported as a problem)."""
         if not self.answer.found or self.load_error:
             return False
-        return not self.ran or (
-            bool(self.results) and all(r["status"] in ("passed", "failed") for r in self.results.values())
-        )
+        if not self.ran:
+            return not self.answer.problems
+        return bool(self.results) and all(r["status"] in ("passed", "failed") for r in self.results.values())
 
 
 @dataclass
@@ -116,7 +118,11 @@ class Report:
             out.append(f"written answer {name}: {state}; graded by hand")
         out.append("")
         if self.ok:
-            out.append("Ready to submit: every graded function is found" + (" and runs." if self.ran else "."))
+            out.append(
+                "Ready to submit: every graded function is found and runs."
+                if self.ran
+                else "Every graded function is found, with no problem reported (nothing was run)."
+            )
         else:
             bad = [f.function for f in self.functions if not f.ok]
             out.append(f"Not ready: fix {', '.join(bad)} (see above), save the notebook and validate again.")
