@@ -149,7 +149,7 @@ def test_an_infinite_loop_is_reported_not_hung(tmp_path):
     fr = rep.functions[0]
     assert not fr.ok and fr.results["gd_step"]["status"] == "timeout" and rep.exit_status == 1
     assert "Stopped after 1 s" in str(rep)
-    top_level_loop = "import time\n\nNAP = time.sleep(600)\n\n\ndef gd_step(x, grad, lr):\n    return x"
+    top_level_loop = "import time\n\nNAP = time.sleep(600)\n\n\ndef gd_step(x, grad, lr):\n    return x - NAP"
     rep = report(_notebook(tmp_path, top_level_loop), time_limit=5.0)
     assert "timed out after 5 s" in rep.functions[0].load_error
 
