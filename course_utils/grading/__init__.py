@@ -5,6 +5,7 @@ In a notebook::
     from course_utils.grading import check, hint
     check("adam_step", adam_step)   # public checks, with the likely mistake named
     hint("adam_step")               # hint level 1; call again for levels 2 and 3
+    validate()                      # before submitting: what the grader reads from the saved notebook
 
 The instructor's tools (building releases, hidden checks, the batch grader) live in
 ``course_utils.instructor``, which is not part of the student release.
@@ -13,5 +14,6 @@ The instructor's tools (building releases, hidden checks, the batch grader) live
 from .feedback import CheckResult, check, evaluate, hint
 from .questions import ASSIGNMENTS, QUESTIONS
 from .tuning import evaluate_config
+from .validation import validate
 
-__all__ = ["ASSIGNMENTS", "QUESTIONS", "CheckResult", "check", "evaluate", "evaluate_config", "hint"]
+__all__ = ["ASSIGNMENTS", "QUESTIONS", "CheckResult", "check", "evaluate", "evaluate_config", "hint", "validate"]

@@ -55,7 +55,7 @@ from course_utils.grading import drivers
 from course_utils.grading.compare import compare_case, diagnose
 from course_utils.grading.questions import QUESTIONS, TUNING, questions_of
 
-from . import extract, hidden, sandbox
+from . import extract, hidden, report, sandbox
 
 HERE = Path(__file__).resolve().parent
 CHECK_FILES = [
@@ -64,6 +64,8 @@ CHECK_FILES = [
     HERE / "harness.py",
     HERE / "sandbox.py",
     HERE / "extract.py",
+    HERE / "report.py",
+    HERE.parent / "grading" / "extract.py",
     HERE.parent / "grading" / "questions.py",
     HERE.parent / "grading" / "drivers.py",
     HERE.parent / "grading" / "compare.py",
@@ -622,13 +624,14 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box
                 if readable and (text is None or text.strip() in extract.BLANK_ANSWERS):
                     record["flags"].append(f"written-blank:{q.name}")
                 continue
-            code, flags = (None, []) if not readable else extract.assemble(sub, q.function)
+            answer = extract.extract_answer(sub, q.function) if readable else None
+            code, flags = (None, []) if answer is None else (answer.code, answer.flags)
             for f in flags:
                 if f not in record["flags"]:
                     record["flags"].append(f)
             labels = [c["label"] for c in (qplan["cases"] if q.kind == "function" else qplan["runs"])]
             if code is None:
-                detail = f"no definition of {q.function}() found" if readable else "the notebook could not be read"
+                detail = answer.reason if readable else "the notebook could not be read"
                 record["questions"][q.name] = _failed(q, labels, "missing", detail)
                 for c in record["questions"][q.name]["cases"]:
                     c["message"] = "function not found" if readable else record["error"]
@@ -641,6 +644,7 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box
                 entry = _grade_config(q, qplan, code, box)
             else:
                 entry = _grade_function(q, qplan, code, box, cache)
+            entry["extracted"] = answer.public()
             if entry["status"] not in ("ok",):
                 record["flags"].append(f"{entry['status']}:{q.name}")
             record["questions"][q.name] = entry
@@ -883,9 +887,10 @@ def _save(out, sid, record, key, settings):
     text = json.dumps({"manifest_sha256": key, "record": record, "hmac": mac}, indent=1, sort_keys=True) + "\n"
     _atomic_write(out / "results" / f"{sid}.json", text)
     _atomic_write(
-        out / "feedback" / f"{sid}.json", json.dumps(public_feedback(record), indent=1, sort_keys=True) + "\n"
+        out / "feedback" / f"{sid}.json", json.dumps(public_feedback(record, settings), indent=1, sort_keys=True) + "\n"
     )
     _atomic_write(out / "feedback" / f"{sid}.md", feedback_markdown(record, settings))
+    _atomic_write(out / "feedback" / f"{sid}.html", report.feedback_html(record, settings.assignment))
 
 
 def csv_columns(settings: Settings) -> list[str]:
@@ -915,58 +920,15 @@ def write_csv(path: Path, records: list[dict], settings: Settings) -> None:
     _atomic_write(path, buf.getvalue())
 
 
-def public_feedback(record: dict) -> dict:
-    """What a student may see: per-case pass/fail and messages; never inputs or expected values."""
-    return {
-        "submission": record["submission"],
-        "score": record["score"],
-        "max_score": record["max_score"],
-        "flags": record["flags"],
-        "questions": {
-            name: {k: e.get(k) for k in ("title", "points", "max_points", "status", "detail", "diagnosis", "cases")}
-            for name, e in record["questions"].items()
-        },
-        "written": record["written"],
-        "sandbox": "none (--no-sandbox)" if "no-sandbox" in record["flags"] else "bubblewrap",
-        **({"error": record["error"]} if "error" in record else {}),
-    }
+def public_feedback(record: dict, settings: Settings) -> dict:
+    """What a student may see (see :mod:`.report`): no inputs, expected values, instructor notes or paths."""
+    feedback = report.public_feedback(record, settings.assignment)
+    feedback["sandbox"] = "none (--no-sandbox)" if "no-sandbox" in record["flags"] else "bubblewrap"
+    return feedback
 
 
 def feedback_markdown(record: dict, settings: Settings) -> str:
-    lines = [f"# {settings.assignment}: feedback for `{record['submission']}`", ""]
-    lines.append(
-        f"**Auto-graded score: {record['score']:g} / {record['max_score']:g}.** Written answers are graded by hand."
-    )
+    text = report.feedback_markdown(record, settings.assignment)
     if "no-sandbox" in record["flags"]:
-        lines += ["", "_Graded WITHOUT a sandbox: the instructor ran the grader with --no-sandbox._"]
-    if "error" in record:
-        lines += ["", f"The notebook could not be read: {record['error']}. Every question scored 0."]
-    for q in questions_of(settings.assignment):
-        if q.kind == "written":
-            text = record["written"].get(q.name)
-            lines += ["", f"## {q.name}: {q.title} (written, {q.points:g} points, graded by hand)", ""]
-            if text is None or text.strip() in extract.BLANK_ANSWERS:
-                lines.append("_No answer found._")
-            else:
-                lines += ["> " + ln for ln in text.splitlines()]
-            continue
-        e = record["questions"].get(q.name)
-        if e is None:
-            continue
-        n_ok = sum(c["passed"] for c in e["cases"])
-        lines += ["", f"## {q.name}: {q.title} ({e['points']:g} / {e['max_points']:g})", ""]
-        lines.append(f"{n_ok} of {len(e['cases'])} hidden checks passed." + (f" {e['detail']}." if e["detail"] else ""))
-        for c in e["cases"]:
-            lines.append(f"- {'✓' if c['passed'] else '✗'} {c['label']}" + ("" if c["passed"] else f": {c['message']}"))
-        if e.get("diagnosis"):
-            lines.append(f"\nLikely mistake: {e['diagnosis']}")
-        if e.get("stderr") and e["status"] not in ("ok", "not-implemented"):
-            lines += ["", "Error output (truncated):", "", "```", e["stderr"].strip()[-1500:], "```"]
-    if record["flags"]:
-        lines += ["", "## Notes for the grader", ""] + [f"- {f}" for f in record["flags"]]
-    lines += [
-        "",
-        "_This score comes from hidden randomized checks; the public checks in the notebook only give feedback._",
-        "",
-    ]
-    return "\n".join(lines)
+        text += "\n_Graded WITHOUT a sandbox: the instructor ran the grader with --no-sandbox._\n"
+    return text
