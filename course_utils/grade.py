@@ -17,7 +17,11 @@ from pathlib import Path
 
 def main(argv=None) -> int:
     from course_utils.grading.questions import ASSIGNMENTS
-    from course_utils.instructor import grader, sandbox
+    from course_utils.instructor import grader, sandbox, workflow
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in workflow.COMMANDS:  # term workflow subcommands (written-export, merge, ...)
+        return workflow.main(argv)
 
     p = argparse.ArgumentParser(prog="python -m course_utils.grade", description=__doc__.splitlines()[0])
     p.add_argument("assignment", choices=sorted(ASSIGNMENTS), metavar="ASSIGNMENT", help="e.g. ex08_adam")
@@ -30,6 +34,7 @@ def main(argv=None) -> int:
     p.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per question")
     p.add_argument("--extra-checks", type=Path, help="a Python file defining EXTRA_CASES (see INSTRUCTORS.md)")
     p.add_argument("--force", action="store_true", help="re-grade everything, ignoring stored results")
+    workflow.add_arguments(p)  # --roster, --duplicates, --late-policy, --submission-times, --shard
     args = p.parse_args(argv)
 
     paths = []
@@ -42,7 +47,9 @@ def main(argv=None) -> int:
         wall_seconds=args.timeout, cpu_seconds=args.cpu_seconds or max(1, int(args.timeout)), memory_mb=args.memory_mb
     )
     settings = grader.Settings(args.assignment, args.seed, limits, args.extra_checks)
-    records = grader.grade_batch(paths, args.out, settings, jobs=max(1, args.jobs), force=args.force)
+    paths, ids = workflow.prepare(args, paths, p.error)  # roster ids, submission times, late work, shard
+    records = grader.grade_batch(paths, args.out, settings, jobs=max(1, args.jobs), force=args.force, ids=ids)
+    workflow.finish(args)  # student_id, written points and late penalties into grades.csv
     total = sum(r["score"] for r in records)
     mean = total / max(len(records), 1)
     print(f"{len(records)} submissions; mean score {mean:.2f}; grade book: {args.out / 'grades.csv'}")

@@ -326,15 +326,20 @@ def submission_ids(paths) -> dict:
     return ids
 
 
-def grade_batch(paths, out: Path, settings: Settings, jobs: int = 1, force: bool = False, log=print) -> list[dict]:
-    """Grade every submission into ``out``; already graded ones (same manifest and file) are skipped."""
+def grade_batch(
+    paths, out: Path, settings: Settings, jobs: int = 1, force: bool = False, log=print, ids: dict | None = None
+) -> list[dict]:
+    """Grade every submission into ``out``; already graded ones (same manifest and file) are skipped.
+
+    ``ids`` (path -> id, from the roster: see :mod:`.workflow`) replaces the ids made from file names.
+    """
     out = Path(out)
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     man = manifest(settings)
     key = manifest_key(man)
     (out / "manifest.json").write_text(json.dumps({**man, "manifest_sha256": key}, indent=2, sort_keys=True) + "\n")
-    ids = submission_ids(paths)
+    ids = submission_ids(paths) if ids is None else {Path(p): sid for p, sid in ids.items()}
     todo, records = [], {}
     for path, sid in ids.items():
         stored = out / "results" / f"{sid}.json"
