@@ -16,12 +16,13 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
-    from course_utils.grading.questions import ASSIGNMENTS
-    from course_utils.instructor import grader, sandbox, workflow
+    from course_utils.instructor import workflow
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in workflow.COMMANDS:  # term workflow subcommands (written-export, merge, ...)
         return workflow.main(argv)
+    from course_utils.grading.questions import ASSIGNMENTS
+    from course_utils.instructor import grader, sandbox
 
     p = argparse.ArgumentParser(prog="python -m course_utils.grade", description=__doc__.splitlines()[0])
     p.add_argument("assignment", choices=sorted(ASSIGNMENTS), metavar="ASSIGNMENT", help="e.g. ex08_adam")

@@ -2,12 +2,13 @@
 
 For every auto-graded question, the code the grader extracts (the function and the helpers and
 imports it uses) is normalized with :mod:`ast`: docstrings and comments disappear, formatting is
-whatever ``ast.unparse`` writes, and every name the code binds itself (arguments, locals, helper
-functions, import aliases) is renamed ``v0, v1, ...`` in order of appearance. Library names
-(``np.sqrt``) stay. The normalized token stream is cut into 4-token shingles; shingles that also
-occur in the exercise's scaffold (the signature and docstring handed out) are removed, and a
-pair's similarity is the Jaccard index of what remains. Code that is only the scaffold is never
-compared.
+whatever ``ast.unparse`` writes, and every name the code binds itself is renamed in order of
+appearance: module-level names (helper functions, import aliases) ``g0, g1, ...``, and each
+function's arguments and locals ``v0, v1, ...``, numbered afresh in every function. Library
+names (``np.sqrt``) stay. The normalized token stream is cut into 4-token shingles; shingles
+that also occur in the exercise's scaffold (the signature and docstring handed out) are
+removed, and a pair's similarity is the Jaccard index of what remains. Code that is only the
+scaffold is never compared.
 
 The report (``OUT/instructor/similarity.csv`` and ``.html``) lists pairs at or above a threshold
 with two numbers that put them in context: how many submissions share exactly the same
@@ -34,84 +35,109 @@ MIN_OWN_SHINGLES = 8  # fewer student-written shingles than this: nothing of the
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class _Binder(ast.NodeVisitor):
-    """Names bound by the code itself, in source order."""
+def _bound(body, args=None) -> list[str]:
+    """Names one scope binds itself, in source order: arguments, assignment targets, import aliases,
+    nested function and class names (whose bodies are scopes of their own)."""
+    names: list[str] = []
 
-    def __init__(self):
-        self.names: list[str] = []
+    def add(name):
+        if name and name not in names:
+            names.append(name)
 
-    def _add(self, name):
-        if name and name not in self.names:
-            self.names.append(name)
-
-    def visit_FunctionDef(self, node):
-        self._add(node.name)
-        for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
-            self._add(a.arg)
-        for a in (node.args.vararg, node.args.kwarg):
+    if args is not None:
+        for a in args.posonlyargs + args.args + [args.vararg] + args.kwonlyargs + [args.kwarg]:
             if a is not None:
-                self._add(a.arg)
-        self.generic_visit(node)
+                add(a.arg)
 
-    visit_AsyncFunctionDef = visit_FunctionDef
+    def collect(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            add(node.name)
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            add(node.id)
+        if isinstance(node, ast.alias) and node.asname:
+            add(node.asname)
+        for child in ast.iter_child_nodes(node):
+            collect(child)
 
-    def visit_ClassDef(self, node):
-        self._add(node.name)
-        self.generic_visit(node)
-
-    def visit_Lambda(self, node):
-        for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
-            self._add(a.arg)
-        self.generic_visit(node)
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._add(node.id)
-
-    def visit_alias(self, node):
-        if node.asname:
-            self._add(node.asname)
+    for stmt in body:
+        collect(stmt)
+    return names
 
 
 class _Renamer(ast.NodeTransformer):
-    def __init__(self, names):
-        self.map = {n: f"v{i}" for i, n in enumerate(names)}
+    """Module-level names become g0, g1, ...; each function's own names v0, v1, ... (numbered per function)."""
+
+    def __init__(self, module_body):
+        self.scopes = [{n: f"g{i}" for i, n in enumerate(_bound(module_body))}]
+
+    def _lookup(self, name):
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return name  # a library or builtin name: kept
 
     def visit_Name(self, node):
-        node.id = self.map.get(node.id, node.id)
+        node.id = self._lookup(node.id)
         return node
 
     def visit_arg(self, node):
-        node.arg = self.map.get(node.arg, node.arg)
+        node.arg = self._lookup(node.arg)
         node.annotation = None
         return node
 
     def visit_alias(self, node):
         if node.asname:
-            node.asname = self.map.get(node.asname, node.asname)
+            node.asname = self._lookup(node.asname)
         return node
 
-    def _def(self, node):
-        node.name = self.map.get(node.name, node.name)
+    def _function(self, node):
+        node.name = self._lookup(node.name)
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-            if isinstance(body[0].value.value, str):
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            if isinstance(body[0].value.value, str):  # the docstring
                 body = body[1:] or [ast.Pass()]
-        node.body = body
-        node.returns = None
+        node.body, node.returns = body, None
+        self.scopes.append({n: f"v{i}" for i, n in enumerate(_bound(body, node.args))})
+        self.generic_visit(node)
+        self.scopes.pop()
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+    def visit_Lambda(self, node):
+        self.scopes.append({n: f"v{i}" for i, n in enumerate(_bound([], node.args))})
+        self.generic_visit(node)
+        self.scopes.pop()
+        return node
+
+    def visit_ClassDef(self, node):
+        node.name = self._lookup(node.name)
         self.generic_visit(node)
         return node
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _def
+
+def _shadowed(stmt, tree) -> bool:
+    """A top-level constant named like a function's parameter: the grader's extraction keeps it, no code uses it."""
+    if not isinstance(stmt, ast.Assign) or not all(isinstance(t, ast.Name) for t in stmt.targets):
+        return False
+    params = {
+        a.arg
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+    }
+    return all(t.id in params for t in stmt.targets)
 
 
 def normalize(code: str) -> list[str]:
     """The code's tokens after canonical renaming; [] when it does not parse."""
     try:
         tree = ast.parse(code)
-        binder = _Binder()
-        binder.visit(tree)
-        tree = ast.fix_missing_locations(_Renamer(binder.names).visit(tree))
+        tree.body = [s for s in tree.body if not _shadowed(s, tree)]
+        tree = ast.fix_missing_locations(_Renamer(tree.body).visit(tree))
         text = ast.unparse(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
