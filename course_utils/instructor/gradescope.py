@@ -159,7 +159,10 @@ def results_from(out: Path) -> dict:
 
 
 def run(root: Path) -> int:
+    import course_utils
+
     root = Path(root)
+    print(f"course_utils from {Path(course_utils.__file__).parent}")  # the zip's copy (PYTHONPATH)
     config = json.loads((root / "source" / "config.json").read_text())
     assignment = config["assignment"]
     results = root / "results"
