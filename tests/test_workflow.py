@@ -7,6 +7,7 @@ and checks the files that come out.
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,17 @@ def test_roster_ids_in_grades_csv(term):
 def rows_by(path, key):
     with open(path, newline="", encoding="utf-8") as fh:
         return {r[key]: r for r in csv.DictReader(fh)}
+
+
+def test_finalize_is_idempotent(term, tmp_path):
+    from course_utils.instructor import gradebook
+
+    copy = tmp_path / "copy"
+    shutil.copytree(term["out"], copy)
+    first = (copy / "grades.csv").read_bytes()
+    gradebook.finalize(copy)
+    gradebook.finalize(copy)
+    assert (copy / "grades.csv").read_bytes() == first
 
 
 def test_late_penalty_and_time_source(term):

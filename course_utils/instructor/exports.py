@@ -24,11 +24,12 @@ from markdown_it import MarkdownIt
 from .gradebook import GradeBook, atomic_write, finalize, fmt
 from .roster import slug
 
-_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+# Raw HTML off (a student's <script> shows as text); images off (no page loads anything from elsewhere).
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
 
 
 def render_markdown(text: str) -> str:
-    """Markdown to HTML with raw HTML escaped and unsafe link schemes (javascript:) refused."""
+    """Markdown to HTML with raw HTML escaped, no images, and unsafe link schemes (javascript:) refused."""
     return _MD.render(text or "")
 
 
@@ -119,6 +120,8 @@ def feedback_markdown(book: GradeBook, row: dict) -> str:
         ext = " (your extended deadline)" if late.get("extension") else ""
         lines.append(f"- Deadline: {late['deadline']}{ext}.")
         lines.append(f"- {late['reason'][0].upper()}{late['reason'][1:]}.")
+    if info.get("lms_late"):
+        lines += ["", "The learning-management system marked this submission as late."]
     points = book.written_points.get(sid) or {}
     if book.written and points:
         lines += ["", "## Written answers (graded by hand)", ""]

@@ -164,11 +164,18 @@ class GradeBook:
         return Path(record["submission"]) if record.get("submission") else None
 
     def written_answer(self, sid: str, question: str) -> str | None:
+        """The student's answer: from the grader's record, else its feedback, else the notebook itself."""
         for source in (self.record(sid), self.public_feedback(sid)):
             written = (source or {}).get("written")
             if isinstance(written, dict) and question in written:
                 return written[question]
-        return None
+        path = self.submission_path(sid)
+        if path is None or not path.is_file():
+            return None
+        from . import extract  # reads the notebook; never runs it
+
+        headings = {q.name: q.title for q in self.written}
+        return extract.read_submission(path, headings).written.get(question)
 
     def auto_score(self, row: dict) -> tuple[float, float]:
         """(auto-graded score, its maximum) of a grades.csv row, finalized or not."""

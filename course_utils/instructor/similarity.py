@@ -31,6 +31,7 @@ from pathlib import Path
 from .gradebook import GradeBook, atomic_write
 
 SHINGLE = 4
+HTML_PAIRS = 300  # side-by-side listings in the page (the CSV has every pair)
 MIN_OWN_SHINGLES = 8  # fewer student-written shingles than this: nothing of their own to compare
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -215,7 +216,8 @@ def report(
             score = jaccard(a.own, b.own)
             if score < threshold:
                 continue
-            ratio = difflib.SequenceMatcher(None, a.tokens, b.tokens, autojunk=False).ratio()
+            same = a.tokens == b.tokens
+            ratio = 1.0 if same else difflib.SequenceMatcher(None, a.tokens, b.tokens, autojunk=False).ratio()
             pairs.append(
                 {
                     "question": q.name,
@@ -225,7 +227,7 @@ def report(
                     "student_b": book.student(b.sid).get("student_id", ""),
                     "similarity": f"{score:.3f}",
                     "token_sequence_ratio": f"{ratio:.3f}",
-                    "same_normalized_code": str(forms[tuple(a.tokens)]) if a.tokens == b.tokens else "",
+                    "same_normalized_code": str(forms[tuple(a.tokens)]) if same else "",
                     "similarity_to_reference_a": f"{jaccard(a.own, ref):.3f}" if ref else "",
                     "similarity_to_reference_b": f"{jaccard(b.own, ref):.3f}" if ref else "",
                 }
@@ -257,7 +259,9 @@ def _page(book, pairs, examples, threshold) -> str:
     ]
     if not pairs:
         out.append("<p>No pairs at or above the threshold.</p>")
-    for p in pairs:
+    if len(pairs) > HTML_PAIRS:
+        out.append(f"<p>The first {HTML_PAIRS} of {len(pairs)} pairs; similarity.csv lists them all.</p>")
+    for p in pairs[:HTML_PAIRS]:
         a, b = examples[(p["question"], p["submission_a"], p["submission_b"])]
         out.append(
             f"<h2>{html.escape(p['question'])}: {html.escape(p['submission_a'])} and "
