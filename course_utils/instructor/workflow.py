@@ -88,6 +88,10 @@ def prepare(args, paths, error) -> tuple[list[Path], dict]:
         shard = shards.parse_spec(args.shard) if args.shard else None
     except (late.PolicyError, roster.RosterError, shards.ShardError) as exc:
         error(str(exc))
+    if shard is not None and getattr(args, "seed", 0) is None:  # a grader that draws a secret seed per run
+        error(
+            "--shard needs an explicit --seed, the same for every part: otherwise each part draws its own hidden inputs"
+        )
     located = _roots(paths, args.submissions)
     info: dict[Path, dict] = {}
     missing: dict[str, dict] = {}
