@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts the grader (about 10 s on a busy 2-core machine)
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ex07_ema_bias_correction"
 

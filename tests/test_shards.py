@@ -14,6 +14,8 @@ import pytest
 from course_utils.instructor import shards
 from course_utils.instructor.roster import slug
 
+pytestmark = pytest.mark.slow  # each test starts the grader (about 10 s on a busy 2-core machine)
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ex07_ema_bias_correction"
 

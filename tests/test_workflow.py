@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts the grader (about 10 s on a busy 2-core machine)
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "ex07_ema_bias_correction"
 SCRIPT = "<script>alert('pwned')</script>"
@@ -266,6 +268,9 @@ def test_similarity_report(term):
     flagged = {(p["question"], p["submission_a"], p["submission_b"]) for p in pairs}
     # the renamed, re-commented copy of the solution is found in both questions
     assert ("ema_update", "s001", "s003") in flagged and ("debiased_ema", "s001", "s003") in flagged
+    ema = next(p for p in pairs if p["question"] == "ema_update" and p["submission_a"] == "s001")
+    assert ema["similarity"] == "1.000" and ema["same_normalized_code"] == "2"  # s001 and s003 share it
+    assert ema["similarity_to_reference_a"] == "1.000"  # both are the reference answer, renamed
     assert all(float(p["similarity"]) >= 0.95 for p in pairs)
     # the untouched scaffold (s002) is never compared, so it is in no pair
     assert not any("s002" in (p["submission_a"], p["submission_b"]) for p in pairs)
