@@ -142,3 +142,12 @@ def test_report_lists_duplicates_unmatched_and_missing(tmp_path, students):
     assert sum(line.startswith("duplicate,") for line in lines) == 2
     assert sum(line.startswith("unmatched,") for line in lines) == 1
     assert sum(line.startswith("no-submission,") for line in lines) == 4
+
+
+def test_the_name_a_student_chose_does_not_decide(tmp_path, students):
+    # Canvas: the user id and name come from Canvas; "s002" is the original file name the student chose
+    m = roster.match_one(_touch(tmp_path / "subs" / "nobody_4242_1_s002.ipynb"), students, tmp_path / "subs")
+    assert m.student is None and m.status == "unmatched"
+    # one folder per student: the folder (written by the LMS) decides, not the file name inside it
+    m = roster.match_one(_touch(tmp_path / "subs" / "s003" / "s002.ipynb"), students, tmp_path / "subs")
+    assert m.student.student_id == "s003"

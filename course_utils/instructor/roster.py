@@ -216,35 +216,41 @@ def _lookup(text: str, students: list[Student]) -> tuple[list[Student], str]:
     return list(by_token.values()), "student id inside the name"
 
 
+def _match_text(m: Match, where: str, text: str, students: list[Student]) -> tuple[list[Student], str]:
+    """Students named by one folder or file name. In an LMS name only the parts the LMS wrote count:
+    the original file name inside it was chosen by the student (a file called ``s002.ipynb`` must not
+    make it someone else's)."""
+    canvas, moodle, bb = _CANVAS.match(text), _MOODLE.match(text), _BLACKBOARD.match(text)
+    if canvas:
+        m.lms_late = m.lms_late or bool(canvas["late"])
+        hits = [s for s in students if s.canvas_id and s.canvas_id == canvas["uid"]]
+        if hits:
+            return hits, "Canvas file name (user id)"
+        return [s for s in students if canvas["name"].lower() in s.name_keys()], "Canvas file name (name)"
+    if moodle:
+        hits, how = _lookup(moodle["name"], students)
+        return hits, f"Moodle folder ({how})"
+    if bb:
+        m.lms_time = bb["ts"]
+        hits, how = _lookup(bb["user"], students)
+        return hits, f"Blackboard file name ({how})"
+    hits, how = _lookup(text, students)
+    return hits, f"{where} = {how}"
+
+
 def match_one(path: Path, students: list[Student], root: Path | None = None) -> Match:
+    """The student a submission belongs to. A student's folder, when it names someone, decides; the
+    file name inside it is looked at only when it does not."""
     m = Match(Path(path))
-    found: dict[str, tuple[Student, str]] = {}
     for where, text in _parts(m.path, root):
-        hits, how = [], ""
-        canvas, moodle, bb = _CANVAS.match(text), _MOODLE.match(text), _BLACKBOARD.match(text)
-        if canvas:
-            m.lms_late = m.lms_late or bool(canvas["late"])
-            hits = [s for s in students if s.canvas_id and s.canvas_id == canvas["uid"]]
-            how = "Canvas file name (user id)"
-            if not hits:
-                hits = [s for s in students if canvas["name"].lower() in s.name_keys()]
-                how = "Canvas file name (name)"
-        elif moodle:
-            hits, how = _lookup(moodle["name"], students)
-            how = f"Moodle folder ({how})"
-        elif bb:
-            m.lms_time = bb["ts"]
-            hits, how = _lookup(bb["user"], students)
-            how = f"Blackboard file name ({how})"
-        if not hits:
-            hits, how = _lookup(text, students)
-            how = f"{where} = {how}"
-        for s in hits:
-            found.setdefault(s.student_id, (s, how))
-    if len(found) == 1:
-        m.student, m.how = next(iter(found.values()))
-    elif found:
-        m.candidates = sorted(found)
+        hits, how = _match_text(m, where, text, students)
+        found = {s.student_id: s for s in hits}
+        if len(found) == 1:
+            m.student, m.how = next(iter(found.values())), how
+            return m
+        if found:
+            m.candidates = sorted(found)
+            return m
     return m
 
 
