@@ -37,6 +37,7 @@ def test_slug_is_readable_stable_and_keeps_distinct_names_distinct():
     assert roster.slug("Зоя Иванова").startswith("Zoya_Ivanova-")
     assert roster.slug("../../etc/passwd").replace(".", "").replace("_", "").isalnum()
     assert "/" not in roster.slug("../../etc/passwd") and not roster.slug("../x").startswith(".")
+    assert roster.slug("-rf *") == "rf" and roster.slug("=HYPERLINK(1)") == "HYPERLINK_1"
 
 
 def test_slug_is_the_same_in_a_fresh_interpreter():

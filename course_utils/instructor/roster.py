@@ -42,7 +42,7 @@ def slug(text: str) -> str:
     """
     text = unicodedata.normalize("NFC", str(text)).strip()
     ascii_text = anyascii(text)
-    base = _UNSAFE.sub("_", ascii_text).strip("_.") or "submission"
+    base = _UNSAFE.sub("_", ascii_text).strip("_.-") or "submission"  # no leading "-": not an option, not a formula
     if text.isascii():
         return base
     return f"{base}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:6]}"
