@@ -127,3 +127,18 @@ def test_merge_refuses_parts_that_do_not_fit(batch, tmp_path):
     (tmp_path / "full" / "x").write_text("keep me")
     assert "is not empty" in refused(s1, s2, out=tmp_path / "full")
     assert (tmp_path / "full" / "x").read_text() == "keep me"
+
+
+def test_shards_need_one_seed_when_the_grader_draws_one_per_run(tmp_path):
+    from argparse import Namespace
+
+    from course_utils.instructor import workflow
+
+    args = Namespace(out=tmp_path / "o", submissions=[tmp_path], roster=None, duplicates="error", late_policy=None,
+                     submission_times=None, shard="1/2", seed=None)  # fmt: skip
+
+    def error(message):
+        raise SystemExit(message)
+
+    with pytest.raises(SystemExit, match="--shard needs an explicit --seed"):
+        workflow.prepare(args, [], error)

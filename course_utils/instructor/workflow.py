@@ -146,7 +146,7 @@ def prepare(args, paths, error) -> tuple[list[Path], dict]:
         missing = {sid: s for sid, s in missing.items() if shards.shard_of(sid, n) == k}
     students_out = {}
     for p, sid in ids.items():
-        entry = {**info[p], "file": str(p)}
+        entry = {**info[p], "file": str(Path(p).resolve())}  # later commands may run from another folder
         if policy is not None or times:
             when, source = late.submission_time(p, (entry.get("student_id"), sid, str(p), p.name), times,
                                                 entry.get("lms_time"))  # fmt: skip
