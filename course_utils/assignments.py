@@ -33,7 +33,10 @@ def main(argv=None) -> int:
                 build.execute_notebook(path)
             print(f"wrote {path}" + ("" if args.no_execute else " (executed)"))
         return 0
-    out = build.release(args.out)
+    try:
+        out = build.release(args.out)
+    except FileExistsError as exc:
+        parser.error(str(exc))
     print(f"student release written to {out}")
     return 0
 

@@ -18,6 +18,11 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
+    from course_utils.instructor import workflow
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in workflow.COMMANDS:  # term workflow subcommands (written-export, merge, ...)
+        return workflow.main(argv)
     from course_utils.grading.questions import ASSIGNMENTS
     from course_utils.instructor import grader, sandbox
 
@@ -42,6 +47,7 @@ def main(argv=None) -> int:
         action="store_true",
         help="run student code WITHOUT the bubblewrap sandbox (recorded in the manifest and in every feedback)",
     )
+    workflow.add_arguments(p)  # --roster, --duplicates, --late-policy, --submission-times, --shard
     args = p.parse_args(argv)
 
     paths = []
@@ -54,11 +60,13 @@ def main(argv=None) -> int:
         wall_seconds=args.timeout, cpu_seconds=args.cpu_seconds or max(1, int(args.timeout)), memory_mb=args.memory_mb
     )
     settings = grader.Settings(args.assignment, args.seed, limits, args.extra_checks, use_sandbox=not args.no_sandbox)
+    paths, ids = workflow.prepare(args, paths, p.error)  # roster ids, submission times, late work, shard
     try:
-        records = grader.grade_batch(paths, args.out, settings, jobs=max(1, args.jobs), force=args.force)
+        records = grader.grade_batch(paths, args.out, settings, jobs=max(1, args.jobs), force=args.force, ids=ids)
     except sandbox.SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    workflow.finish(args)  # student_id, written points and late penalties into grades.csv
     total = sum(r["score"] for r in records)
     mean = total / max(len(records), 1)
     print(f"{len(records)} submissions; mean score {mean:.2f}; grade book: {args.out / 'grades.csv'}")

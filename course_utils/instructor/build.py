@@ -309,8 +309,8 @@ def _ignore(directory, names):
 def release(out: Path, root: Path = ROOT) -> Path:
     """Lectures + exercises + course_utils without solutions, hidden checks or grading tools."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} is not empty")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} is not an empty folder: release into a new or empty one (nothing was written)")
     out.mkdir(parents=True, exist_ok=True)
     for folder in ("notebooks", "exercises"):
         if (root / folder).is_dir():
@@ -325,6 +325,9 @@ def release(out: Path, root: Path = ROOT) -> Path:
     for name in RELEASE_FILES:
         if (root / name).is_file():
             shutil.copy2(root / name, out / name)
+    from .release_readme import student_readme  # the repository's README talks about make, tests, grading
+
+    (out / "README.md").write_text(student_readme(out), encoding="utf-8")
     leaks = release_leaks(out)
     if leaks:
         raise RuntimeError("the release would leak instructor material:\n" + "\n".join(leaks))

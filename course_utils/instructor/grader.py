@@ -812,8 +812,12 @@ def _file_sha(path: Path) -> str:
         return ""
 
 
-def grade_batch(paths, out: Path, settings: Settings, jobs: int = 1, force: bool = False, log=print) -> list[dict]:
+def grade_batch(
+    paths, out: Path, settings: Settings, jobs: int = 1, force: bool = False, log=print, ids: dict | None = None
+) -> list[dict]:
     """Grade every submission into ``out``; already graded ones (same manifest, same file, valid HMAC) are skipped.
+
+    ``ids`` (path -> id, from the roster: see :mod:`.workflow`) replaces the ids made from file names.
 
     Without an explicit seed, a resumed run reuses the seed and HMAC key of ``out/manifest.json``;
     a new output folder gets a fresh secret seed. Refuses to run without bwrap unless
@@ -837,7 +841,7 @@ def grade_batch(paths, out: Path, settings: Settings, jobs: int = 1, force: bool
         os.chmod(out / "manifest.json", 0o600)  # it holds the secrets
     except OSError:
         pass
-    ids = submission_ids(paths)
+    ids = submission_ids(paths) if ids is None else {Path(p): sid for p, sid in ids.items()}
     todo, records = [], {}
     for path, sid in ids.items():
         saved = (
