@@ -17,10 +17,11 @@ import pytest
 from course_utils.instructor import grader, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
+NO_SANDBOX = sandbox.bwrap_problem()  # None where bubblewrap works
 LIMITS = sandbox.Limits(wall_seconds=15, cpu_seconds=15, memory_mb=1024, file_mb=4, tmpfs_mb=32)
 CASE = [{"label": "probe", "mode": "call", "args": {"x": 1.0, "grad": 1.0, "lr": 0.5}}]
 
-needs_bwrap = pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap (bwrap) is not installed")
+needs_bwrap = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox here: {NO_SANDBOX}")
 
 
 @pytest.fixture(scope="module")

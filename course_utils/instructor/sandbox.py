@@ -120,6 +120,15 @@ def check_bwrap() -> str:
     return path
 
 
+def bwrap_problem() -> str | None:
+    """None when a sandbox can be made here, else why not (for skipping tests with a reason)."""
+    try:
+        check_bwrap()
+    except (SandboxUnavailable, OSError, subprocess.SubprocessError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 # --- the staged, student-facing package ------------------------------------------------------------
 
 
