@@ -2,6 +2,7 @@
 and the student release carries no instructor material yet still gives instant feedback."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -124,10 +125,24 @@ def test_public_check_data_is_in_sync(name):
     same(committed, fresh)
 
 
+@pytest.mark.parametrize("missing", ["LICENSE", "LICENSE-CONTENT"])
+def test_release_refuses_to_go_out_without_a_licence(tmp_path, missing):
+    root = tmp_path / "course"
+    root.mkdir()
+    for name in build.RELEASE_FILES:
+        if name != missing:
+            shutil.copy2(ROOT / name, root / name)
+    with pytest.raises(FileNotFoundError, match=f"{missing} missing"):
+        build.release(tmp_path / "release", root=root)
+    assert not (tmp_path / "release").exists()
+
+
 def test_student_release(tmp_path):
     out = build.release(tmp_path / "release")
     assert (out / "exercises" / "ex08_adam.ipynb").is_file()
     assert (out / "course_utils" / "grading" / "public_data" / "ex08_adam.json").is_file()
+    for licence, says in (("LICENSE", "MIT License"), ("LICENSE-CONTENT", "Creative Commons Attribution 4.0")):
+        assert says in (out / licence).read_text(encoding="utf-8"), licence
     for absent in ("solutions", "assignments", "course_utils/instructor", "course_utils/grade.py",
                    "course_utils/assignments.py", "tests", "INSTRUCTORS.md"):  # fmt: skip
         assert not (out / absent).exists(), absent
