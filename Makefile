@@ -21,11 +21,16 @@ FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/*.ipynb)))
 # Jupyter refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help venv lab test lint clean
+# npm writes this file on every install: the browser assets (MathJax, reveal.js) of `make site` and `make slides`.
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: help venv lab test lint clean site slides
 
 help:
 	@echo "make lab    open the course in JupyterLab (creates .venv on first use)"
 	echo "make test   unit tests, browser tests (when /usr/bin/chromium exists), strict nbval on notebooks"
+	echo "make site   build the website from the committed notebooks (build/site/html; no execution)"
+	echo "make slides build one reveal.js slide deck per lecture (build/slides)"
 	echo "make lint   ruff check and ruff format --check"
 	echo "make clean  remove caches and build outputs (keeps .venv)"
 
@@ -36,13 +41,26 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test]' -c constraints.txt
+	$(BIN)/python -m pip install -e '.[test,site]' -c constraints.txt
 	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The last line printed is the path of index.html.
+site: venv $(NODE_STAMP)
+	@$(BIN)/python tools/build_site.py --out build/site
+
+# The last line printed is the folder of the decks.
+slides: venv $(NODE_STAMP)
+	@$(BIN)/python tools/build_slides.py --out build/slides
 
 lab: venv
 	$(BIN)/jupyter lab --notebook-dir=. $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
 
-# Three pytest runs and the linter, all of which run even if one fails:
+# The website build and three pytest runs and the linter, all of which run even if one fails:
+#  0. `make site` once, into build/site: the unit and browser passes check that build (COURSE_SITE_DIR);
 #  1. unit tests (tests/, not browser) with MPLBACKEND=Agg;
 #  2. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
 #  3. strict nbval over the notebook folders that hold notebooks;
@@ -51,7 +69,7 @@ lab: venv
 # so every plotting cell would fail nbval and the browser tests would see no images.
 # HOME and the Jupyter/IPython/matplotlib folders point at a temporary folder so that tests leave
 # the user's home alone; the kernel is still found through the venv's sys.prefix.
-test: venv
+test: venv $(NODE_STAMP)
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/course-test.XXXXXX")
 	trap 'rm -rf "$$tmp"' EXIT
 	export HOME="$$tmp" IPYTHONDIR="$$tmp/ipython" MPLCONFIGDIR="$$tmp/matplotlib" \
@@ -61,6 +79,14 @@ test: venv
 	unset MPLBACKEND
 	run() { echo "+ $$*"; "$$@"; }
 	failed=""
+	echo "== website (make site)"
+	export COURSE_SITE_DIR="$$PWD/build/site" COURSE_SITE_STDOUT="$$tmp/site-stdout.txt"
+	if run $(BIN)/python tools/build_site.py --out build/site >"$$COURSE_SITE_STDOUT"; then
+		cat "$$COURSE_SITE_STDOUT"
+	else
+		failed="$$failed site"
+		COURSE_SITE_DIR="$$PWD/build/site-failed"  # the site tests then fail at once instead of rebuilding
+	fi
 	echo "== unit tests"
 	MPLBACKEND=Agg run $(BIN)/python -m pytest tests -m "not browser" --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS) || failed="$$failed unit"
 	echo "== browser tests ($$([ -x /usr/bin/chromium ] && echo "with /usr/bin/chromium" \
@@ -91,5 +117,5 @@ lint: venv
 	exit $$status
 
 clean:
-	rm -rf build dist .pytest_cache .ruff_cache
+	rm -rf build dist .pytest_cache .ruff_cache node_modules
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf

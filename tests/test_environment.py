@@ -1,7 +1,7 @@
 """The three install routes (pip, conda, CI) must ask for the same packages.
 
 pyproject.toml is the source of truth; environment.yml repeats its runtime dependencies plus the
-`test` extra for conda users, and constraints.txt pins torch for CI. A kernel started with a
+`test` and `site` extras for conda users (and Binder), and constraints.txt pins torch for CI. A kernel started with a
 throw-away HOME (as `make test` does) must still be this environment's Python.
 """
 
@@ -62,7 +62,8 @@ def pyproject():
 
 def pyproject_requirements():
     project = pyproject()["project"]
-    return project["dependencies"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    return project["dependencies"] + extras["test"] + extras["site"]
 
 
 def conda_environment():

@@ -3,7 +3,7 @@
     python tools/publish_notebooks.py            # update every notebook in place
     python tools/publish_notebooks.py --check    # exit 1 and list what is out of date, change nothing
 
-It writes three things, and nothing else:
+It writes four things, and nothing else:
 
 1. **A licence footer**: a last markdown cell (id ``course-licence-footer``) in every lecture
    (``notebooks/``), exercise, solution and assignment source.
@@ -12,6 +12,8 @@ It writes three things, and nothing else:
    ``course_utils`` is installed the block prints nothing, so the committed outputs stay valid.
 3. **Slideshow metadata** (``cell.metadata.slideshow.slide_type``) on every lecture cell, for
    RISE and ``make slides``; the rules are in :func:`slide_types`.
+4. **Section boundaries**: a ``#``/``##`` heading in the middle of a lecture's markdown cell starts
+   a cell of its own (same text), because a slide can only begin at a cell.
 
 Only markdown cells, metadata and the first code cell's source change: outputs, execution counts
 and timings are never touched, so no notebook needs to be re-executed. Running it twice gives the
@@ -59,7 +61,7 @@ except ModuleNotFoundError:
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 LONG_CODE_LINES = 15  # a code cell longer than this gets a sub-slide of its own
 DEFINITION = re.compile(r"^(def|class) ", re.MULTILINE)  # code that is the lesson even without output
-DISPLAY_MATH = re.compile(r"\$\$|\\begin\{(align|equation|gather)")
+DISPLAY_MATH = re.compile(r"\$\$.+?\$\$|\\begin\{(?:align|equation|gather)", re.DOTALL)  # one match per equation
 
 
 def _text(cell) -> str:
@@ -147,9 +149,45 @@ def with_guard(source: str) -> str:
     return "\n".join(lines[:at] + block + lines[at:])
 
 
+def split_sections(nb) -> None:
+    """Start a new markdown cell at every ``#``/``##`` heading that sits inside a cell, in place.
+
+    A slide can only begin at a cell, and "a section is a slide". The text is unchanged; only the
+    cell boundary moves. The title cell (with its "## Learning goals") stays whole. The new cell's
+    id is derived from the old one, so a second run finds nothing to split.
+    """
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown" or i == 0:
+            cells.append(cell)
+            continue
+        parts, current, fenced = [], [], False
+        for line in _text(cell).split("\n"):
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            if not fenced and re.match(r"#{1,2}\s", line) and any(x.strip() for x in current):
+                parts.append(current)
+                current = []
+            current.append(line)
+        parts.append(current)
+        for k, part in enumerate(parts):
+            while k + 1 < len(parts) and part and not part[-1].strip():
+                part = part[:-1]  # the blank line before a heading belongs to neither cell
+            if k == 0:
+                cell.source = "\n".join(part)
+                cells.append(cell)
+            else:
+                new = nbformat.v4.new_markdown_cell("\n".join(part))
+                new.id = f"{cell.get('id', 'cell')}-{k}"[-64:]
+                cells.append(new)
+    nb.cells = cells
+
+
 def publish(nb, lecture: bool) -> None:
-    """Apply the footer, and for lectures the install check and slide metadata, in place."""
+    """Apply the footer, and for lectures the section split, install check and slide metadata, in place."""
     nb.cells = [c for c in nb.cells if not is_footer(c)]
+    if lecture:
+        split_sections(nb)
     footer = nbformat.v4.new_markdown_cell(FOOTER)
     footer.id = FOOTER_ID
     nb.cells.append(footer)
