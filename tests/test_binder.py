@@ -104,6 +104,7 @@ def test_postbuild_installs_the_course_into_a_fresh_environment(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # installs torch, JupyterLab and the rest from the package index
 @pytest.mark.skipif(os.environ.get("COURSE_BINDER_FULL") != "1", reason="set COURSE_BINDER_FULL=1 (downloads)")
 def test_environment_yml_pip_list_and_postbuild_from_nothing(tmp_path):
     course = _course_copy(tmp_path / "course")

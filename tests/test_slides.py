@@ -75,3 +75,9 @@ def test_a_deck_builds_offline_and_prints_its_folder(tmp_path):
     assert (folder / "reveal.js" / "dist" / "reveal.js").is_file() and (folder / "mathjax" / "tex-chtml.js").is_file()
     assert external_resources(folder) == []
     assert "application/vnd.jupyter.widget" not in text, "widgets must be replaced by their static pictures"
+
+
+def test_rise_is_installed_for_presenting_live_in_jupyterlab():
+    # jupyterlab-rise ships a prebuilt JupyterLab extension: JupyterLab loads it from this folder.
+    extension = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-rise" / "package.json"
+    assert extension.is_file(), "pip install jupyterlab-rise (it is a dependency of the course)"
