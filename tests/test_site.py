@@ -239,3 +239,9 @@ def test_links_to_repository_folders_point_at_the_home_page():
     text = "See [the exercises](../exercises/) and [ex](../exercises/a.ipynb)."
     nb = _adapt(_notebook([nbformat.v4.new_markdown_cell(text)]))
     assert nb.cells[0].source == "See [the exercises](../index.md) and [ex](../exercises/a.ipynb)."
+
+
+def test_the_install_check_is_not_shown_on_the_site():
+    source = site.publish_notebooks.with_guard("%matplotlib inline\nimport numpy as np")
+    nb = _adapt(_notebook([nbformat.v4.new_code_cell(source)]))
+    assert nb.cells[0].source == "%matplotlib inline\nimport numpy as np"

@@ -40,6 +40,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import publish_notebooks  # noqa: E402
 import site_explorers  # noqa: E402
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -120,6 +121,18 @@ def _section(nb, index: int) -> str:
 FOLDER_LINK = re.compile(r"\]\((\.\./)+[\w.-]+/\)")  # a link to a folder of the repository
 
 
+def without_install_check(source: str) -> str:
+    """The source without the install check of tools/publish_notebooks.py: a reader of the site needs none."""
+    lines = source.split("\n")
+    if publish_notebooks.GUARD_BEGIN not in lines:
+        return source
+    start = lines.index(publish_notebooks.GUARD_BEGIN)
+    end = lines.index(publish_notebooks.GUARD_END, start) + 1
+    while end < len(lines) and not lines[end].strip():
+        end += 1
+    return "\n".join(lines[:start] + lines[end:])
+
+
 def _note(text: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(f":::{{note}}\n{text}\n:::")
 
@@ -147,6 +160,7 @@ def adapt(nb, *, name: str, folder: str, lecture_title: str, explorers=(), downl
             cell.source = FOLDER_LINK.sub("](../index.md)", _text(cell))
         if cell.cell_type != "code":
             continue
+        cell.source = without_install_check(_text(cell))
         meta = cell.metadata
         is_widget = any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
         has_png = any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
