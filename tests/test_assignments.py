@@ -79,7 +79,9 @@ def test_stubs():
 def test_notebook_structure_and_committed_outputs(name):
     for folder, expect in (("solutions", "public checks passed"), ("exercises", "not implemented yet")):
         nb = nbformat.read(ROOT / folder / f"{name}.ipynb", as_version=4)
-        first, last = nb.cells[0].source, nb.cells[-1].source
+        # the last cell is the licence footer (tools/publish_notebooks.py); the exercise ends just before it
+        assert nb.cells[-1].get("id") == "course-licence-footer"
+        first, last = nb.cells[0].source, nb.cells[-2].source
         assert first.startswith("# Exercise ") and "## Learning goals" in first
         instructions = " ".join(nb.cells[1].source.split())
         assert instructions.startswith("## Instructions") and "hidden, randomized checks grade" in instructions
