@@ -121,5 +121,6 @@ def test_environment_yml_pip_list_and_postbuild_from_nothing(tmp_path):
     first = next(c for c in __import__("nbformat").read(ROOT / "notebooks" / "01_start_here.ipynb", 4).cells
                  if c.cell_type == "code")  # fmt: skip
     code = first.source.replace("%matplotlib inline", "import matplotlib; matplotlib.use('Agg')")
+    (course / "notebooks").mkdir()
     done = _run(python, code, course / "notebooks")
     assert done.returncode == 0, done.stderr[-3000:]
