@@ -62,6 +62,7 @@ async () => {
   let typeset = 0, unrendered = 0;
   if (window.MathJax && MathJax.startup) {
     await MathJax.startup.promise;
+    await document.fonts.ready;  // MathJax's fonts load after typesetting: let them finish before leaving
     typeset = document.querySelectorAll('mjx-container').length;
     unrendered = document.querySelectorAll('mjx-merror').length;
   }

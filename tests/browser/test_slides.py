@@ -88,5 +88,6 @@ def test_deck_moves_with_the_keyboard_and_shows_figures_and_math(deck_url, tmp_p
         assert any(v > 0 for _, v in seen), "figures and derivations are sub-slides (vertical)"
         assert figures >= 3, "the lecture's figures must be on its slides"
         assert math >= 5, "MathJax must typeset the lecture's formulas"
+        page.evaluate("document.fonts.ready.then(() => true)")  # MathJax's fonts load after typesetting
         assert problems == []
         ctx.close()
