@@ -18,7 +18,7 @@ LOCK := requirements.lock
 PIP_VERSION := 26.3
 PIP := $(BIN)/python -m pip
 # student: run the lectures (`make lab`); dev: + instructor tools, test suite, nbdime, uv.
-DEV_EXTRAS := instructor,test,dev
+DEV_EXTRAS := instructor,test,site,dev
 STUDENT_STAMP := $(VENV)/.installed-student
 DEV_STAMP := $(VENV)/.installed-dev
 LATEST_VENV := .venv-latest
@@ -45,12 +45,17 @@ FIRST_NOTEBOOK := $(firstword $(sort $(wildcard notebooks/*.ipynb)))
 # Jupyter refuses to run as root (containers, CI) unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# npm writes this file on every install: the browser assets (MathJax, reveal.js) of `make site` and `make slides`.
+NODE_STAMP := node_modules/.package-lock.json
+
 .PHONY: help venv lab test lint clean lock lock-upgrade test-latest test-machines test-machines-quick test-order \
-	normalize nbdime
+	normalize nbdime site slides
 
 help:
 	@echo "make lab            open the course in JupyterLab (installs only what the lectures need)"
 	echo "make test           unit, browser and nbval passes (in parallel), notebook budget, lint"
+	echo "make site           build the website from the committed notebooks (build/site/html; no execution)"
+	echo "make slides         build one reveal.js slide deck per lecture (build/slides)"
 	echo "make lint           ruff check and ruff format --check"
 	echo "make test-machines  unit tests + strict nbval with 1 and 2 BLAS threads and another OpenBLAS kernel"
 	echo "make test-machines-quick  the subset of test-machines that .ci/run runs"
@@ -96,6 +101,18 @@ lock-upgrade: $(BIN)/uv
 	$(UV_COMPILE) -o $(LOCK) --custom-compile-command "make lock" --upgrade -q
 	echo "$(LOCK) written (git diff $(LOCK) shows what changed)"
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The last line printed is the path of index.html.
+site: venv $(NODE_STAMP)
+	@$(BIN)/python tools/build_site.py --out build/site
+
+# The last line printed is the folder of the decks.
+slides: venv $(NODE_STAMP)
+	@$(BIN)/python tools/build_slides.py --out build/slides
+
 # A separate environment with the newest releases (torch stays at constraints.txt's pin): a report
 # of every package whose newest release differs from the lock, then `make test` in that environment.
 test-latest: $(BIN)/uv
@@ -108,17 +125,26 @@ test-latest: $(BIN)/uv
 		ARTIFACTS=$(ARTIFACTS)/latest || { echo "make test-latest: FAILED with the releases in $(ARTIFACTS)/drift.txt"; exit 1; }
 	echo "make test-latest: passed with the releases in $(ARTIFACTS)/drift.txt (to adopt them: make lock-upgrade)"
 
-# Three pytest passes run at the same time (each mostly waits on its own kernel or browser, so the
+# The website is built once first (`make site`, into build/site; the unit and browser passes check
+# that build through COURSE_SITE_DIR). Then three pytest passes run at the same time (each mostly waits on its own kernel or browser, so the
 # two cores stay busy), then the notebook budget and the linter; all run even if one fails:
 #  1. unit tests (tests/, not browser) and the doctests of course_utils/;
 #  2. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
 #  3. strict nbval over the notebook folders that hold notebooks; tests/conftest.py records each
 #     cell's time, and tools/notebook_budget.py checks them (kernel CPU seconds, not wall clock);
 #  4. ruff check and ruff format --check.
-# Each pass writes its output to $(LOG_DIR)/<pass>.log, printed whole when the passes are done.
-test: venv
+test: venv $(NODE_STAMP)
 	@mkdir -p $(LOG_DIR) $(JUNIT_DIR)
 	failed=""
+	echo "== website (make site)"
+	export COURSE_SITE_DIR="$$PWD/build/site" COURSE_SITE_STDOUT="$$PWD/$(LOG_DIR)/site-stdout.txt"
+	if $(POLICY) $(BIN)/python tools/build_site.py --out build/site >"$$COURSE_SITE_STDOUT"; then
+		cat "$$COURSE_SITE_STDOUT"
+	else
+		cat "$$COURSE_SITE_STDOUT"
+		failed="$$failed site"
+		COURSE_SITE_DIR="$$PWD/build/site-failed"  # the site tests then fail at once instead of rebuilding
+	fi
 	dirs=""
 	for d in $(NOTEBOOK_DIRS); do
 		# -print -quit, not `find | grep -q .`: under pipefail an early-closing grep can fail the recipe by chance.
@@ -220,5 +246,5 @@ nbdime: venv
 	echo "git diff / git merge now use nbdime for notebooks here; 'git difftool --tool=nbdime' opens the web view"
 
 clean:
-	rm -rf build dist .pytest_cache .ruff_cache
+	rm -rf build dist .pytest_cache .ruff_cache node_modules
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf

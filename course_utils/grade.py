@@ -1,5 +1,7 @@
 """Batch-grade submitted notebooks (instructor tool).
 
+Usage::
+
     python -m course_utils.grade ex08_adam submissions/*.ipynb --out graded/ex08 --jobs 4
 
 Writes ``OUT/grades.csv`` (one row per submission), ``OUT/feedback/<name>.md`` and ``.json``

@@ -3,6 +3,7 @@ and the student release carries no instructor material yet still gives instant f
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +79,9 @@ def test_stubs():
 def test_notebook_structure_and_committed_outputs(name):
     for folder, expect in (("solutions", "public checks passed"), ("exercises", "not implemented yet")):
         nb = nbformat.read(ROOT / folder / f"{name}.ipynb", as_version=4)
-        first, last = nb.cells[0].source, nb.cells[-1].source
+        # the last cell is the licence footer (tools/publish_notebooks.py); the exercise ends just before it
+        assert nb.cells[-1].get("id") == "course-licence-footer"
+        first, last = nb.cells[0].source, nb.cells[-2].source
         assert first.startswith("# Exercise ") and "## Learning goals" in first
         instructions = " ".join(nb.cells[1].source.split())
         assert instructions.startswith("## Instructions") and "hidden, randomized checks grade" in instructions
@@ -142,10 +145,24 @@ def test_public_data_comparison_catches_real_changes():
     assert [p.split("[")[0] for p in build.public_data_differences(grad, moved)] == ["/questions/gd_step"]
 
 
+@pytest.mark.parametrize("missing", ["LICENSE", "LICENSE-CONTENT"])
+def test_release_refuses_to_go_out_without_a_licence(tmp_path, missing):
+    root = tmp_path / "course"
+    root.mkdir()
+    for name in build.RELEASE_FILES:
+        if name != missing:
+            shutil.copy2(ROOT / name, root / name)
+    with pytest.raises(FileNotFoundError, match=f"{missing} missing"):
+        build.release(tmp_path / "release", root=root)
+    assert not (tmp_path / "release").exists()
+
+
 def test_student_release(tmp_path):
     out = build.release(tmp_path / "release")
     assert (out / "exercises" / "ex08_adam.ipynb").is_file()
     assert (out / "course_utils" / "grading" / "public_data" / "ex08_adam.json").is_file()
+    for licence, says in (("LICENSE", "MIT License"), ("LICENSE-CONTENT", "Creative Commons Attribution 4.0")):
+        assert says in (out / licence).read_text(encoding="utf-8"), licence
     for absent in ("solutions", "assignments", "course_utils/instructor", "course_utils/grade.py",
                    "course_utils/assignments.py", "tests", "INSTRUCTORS.md"):  # fmt: skip
         assert not (out / absent).exists(), absent

@@ -299,7 +299,9 @@ def write_public_data(dest: Path = PUBLIC_DATA_DIR, only=None) -> list[Path]:
 # --- the student release ------------------------------------------------------------------------
 
 INSTRUCTOR_ONLY = ("course_utils/instructor", "course_utils/grade.py", "course_utils/assignments.py")
-RELEASE_FILES = ("pyproject.toml", "environment.yml", "constraints.txt", "requirements.lock", "README.md", "LICENSE")
+# Every one of these must exist: a release without its licences may not be redistributed, so a missing file
+# is an error, never a silent skip. LICENSE covers the code (MIT), LICENSE-CONTENT the text and figures (CC BY 4.0).
+RELEASE_FILES = ("pyproject.toml", "environment.yml", "constraints.txt", "requirements.lock", "README.md", "LICENSE", "LICENSE-CONTENT")
 
 
 def _ignore(directory, names):
@@ -309,6 +311,9 @@ def _ignore(directory, names):
 def release(out: Path, root: Path = ROOT) -> Path:
     """Lectures + exercises + course_utils without solutions, hidden checks or grading tools."""
     out = Path(out)
+    missing = [name for name in RELEASE_FILES if not (root / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"cannot build a release: {', '.join(missing)} missing from {root}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} is not an empty folder: release into a new or empty one (nothing was written)")
     out.mkdir(parents=True, exist_ok=True)
@@ -323,8 +328,7 @@ def release(out: Path, root: Path = ROOT) -> Path:
         elif target.exists():
             target.unlink()
     for name in RELEASE_FILES:
-        if (root / name).is_file():
-            shutil.copy2(root / name, out / name)
+        shutil.copy2(root / name, out / name)
     from .release_readme import student_readme  # the repository's README talks about make, tests, grading
 
     (out / "README.md").write_text(student_readme(out), encoding="utf-8")
