@@ -900,3 +900,25 @@ def test_malformed_and_incomplete_checkpoints_are_clear_errors_and_change_nothin
     opt.load_state_dict(broken(lambda sd: sd["state"][0].update(step=2)))  # a plain number, as older torch saved
     run_open_loop(opt, ps, gradients(ps, 1))
     assert float(opt.state[ps[0]]["step"]) == 3
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd-momentum", "adamw"])
+def test_a_checkpoint_of_an_older_torch_without_the_newer_group_keys_loads(name):
+    # torch 1.x saved no 'maximize', 'foreach', ...; 'decoupled_weight_decay' and 'fused' came later.
+    # torch's classes fill missing keys with their defaults when loading, and so does ours
+    ours_factory, torch_factory = INTERCHANGE[name]
+    params = leaves()
+    grads = gradients(params, 8)
+    opt = torch_factory(params)
+    run_open_loop(opt, params, grads[:4])
+    saved = opt.state_dict()
+    newer = {"maximize", "foreach", "differentiable", "capturable", "fused", "decoupled_weight_decay"}
+    saved["param_groups"] = [{k: v for k, v in g.items() if k not in newer} for g in saved["param_groups"]]
+    paths = []
+    for make in (lambda ps: TorchOptimizer(ps, ours_factory()), torch_factory):
+        resumed = [p.detach().clone().requires_grad_() for p in params]
+        opt = make(resumed)
+        opt.load_state_dict(save_and_load(saved))
+        assert set(opt.param_groups[0]) == set(opt.defaults) | {"params"}
+        paths.append(run_open_loop(opt, resumed, grads[4:]))
+    assert_paths_close(*paths, **F64)
