@@ -482,6 +482,14 @@ def test_bad_values_set_between_steps_name_the_group():
     a = nn.Parameter(torch.ones(2))
     opt = TorchOptimizer([a], optim.sgd(lr=0.1))
     a.grad = torch.ones(2)
+    b = nn.Parameter(torch.ones(2))
+    opt.add_param_group({"params": [b], "momentum": 0.9})
+    b.grad = torch.ones(2)
+    opt.param_groups[1]["lr"] = -1.0
+    with pytest.raises(ValueError, match="parameter group 1: lr must be >= 0, got -1"):
+        opt.step()
+    assert torch.equal(a.detach(), torch.ones(2)) and len(opt.state) == 0  # group 0 did not step either
+    opt.param_groups[1]["lr"] = 0.1
     opt.param_groups[0]["lr"] = float("nan")
     with pytest.raises(ValueError, match="parameter group 0: lr must be finite"):
         opt.step()

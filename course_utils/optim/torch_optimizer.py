@@ -215,6 +215,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        plans = []  # every group is checked before any parameter changes
         for index, group in enumerate(self.param_groups):
             active = [p for p in group["params"] if p.grad is not None]
             if not active:
@@ -226,7 +227,8 @@ class TorchOptimizer(torch.optim.Optimizer):
                     "TorchOptimizer updates real parameters only; for a complex one, optimize "
                     "torch.view_as_real(p) as torch.optim does internally"
                 )
-            transform = self._transform_for(group, index)
+            plans.append((active, self._transform_for(group, index)))
+        for active, transform in plans:
             template = _template(transform)
             batches: dict = {}  # parameters whose states share their scalars (step, ...) are updated together
             for p in active:
