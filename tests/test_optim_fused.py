@@ -194,3 +194,43 @@ def test_a_fused_op_that_computes_something_else_falls_back(monkeypatch):
 
     with pytest.warns(RuntimeWarning, match="does not compute Adam's step"):
         _adam_run_with(monkeypatch, plain_sgd)
+
+
+def _layouts():
+    torch = pytest.importorskip("torch")
+    gen = torch.Generator().manual_seed(3)
+    rand = lambda *shape: torch.randn(*shape, generator=gen, dtype=torch.float64)  # noqa: E731
+    cl = torch.channels_last
+    return {  # name: (parameter, its gradients, whether the fused op may be used)
+        "contiguous": (rand(2, 3, 4, 5), [rand(2, 3, 4, 5) for _ in range(6)], True),
+        "gradient transposed": (rand(4, 5), [rand(5, 4).t() for _ in range(6)], False),
+        "parameter permuted": (rand(5, 4, 3).permute(2, 0, 1), [rand(3, 5, 4) for _ in range(6)], False),
+        "channels_last parameter": (rand(2, 3, 4, 5).contiguous(memory_format=cl), [rand(2, 3, 4, 5) for _ in range(6)],
+                                    False),
+        "channels_last both": (rand(2, 3, 4, 5).contiguous(memory_format=cl),
+                               [rand(2, 3, 4, 5).contiguous(memory_format=cl) for _ in range(6)], True),
+        "gradient broadcast": (rand(4, 5), [rand(5).expand(4, 5) for _ in range(6)], False),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "gradient transposed", "parameter permuted",
+                                    "channels_last parameter", "channels_last both", "gradient broadcast"])  # fmt: skip
+def test_the_fused_op_only_sees_tensors_laid_out_alike(monkeypatch, layout):
+    # torch._fused_adam_ walks the memory of parameter, gradient and moments in step: with another
+    # layout it would pair the wrong elements (it did: a transposed gradient moved the wrong weights)
+    torch = pytest.importorskip("torch")
+    start, grads, fusable = _layouts()[layout]
+    calls = []
+    real = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    monkeypatch.setattr(fused, "_fused_adam_probes", {})
+    ours = torch.nn.Parameter(start.clone(memory_format=torch.preserve_format))
+    theirs = torch.nn.Parameter(start.clone(memory_format=torch.preserve_format))
+    opt_ours = optim.TorchOptimizer([ours], optim.adam(lr=1e-2))
+    opt_theirs = torch.optim.Adam([theirs], lr=1e-2, foreach=False)
+    for g in grads:
+        ours.grad, theirs.grad = g, g  # as laid out (neither optimizer writes into its gradients)
+        opt_ours.step()
+        opt_theirs.step()
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-10, atol=1e-12)
+    assert len(calls) == (1 + len(grads) if fusable else 0)  # the probe, then every step

@@ -482,6 +482,14 @@ def test_bad_values_set_between_steps_name_the_group():
     a = nn.Parameter(torch.ones(2))
     opt = TorchOptimizer([a], optim.sgd(lr=0.1))
     a.grad = torch.ones(2)
+    b = nn.Parameter(torch.ones(2))
+    opt.add_param_group({"params": [b], "momentum": 0.9})
+    b.grad = torch.ones(2)
+    opt.param_groups[1]["lr"] = -1.0
+    with pytest.raises(ValueError, match="parameter group 1: lr must be >= 0, got -1"):
+        opt.step()
+    assert torch.equal(a.detach(), torch.ones(2)) and len(opt.state) == 0  # group 0 did not step either
+    opt.param_groups[1]["lr"] = 0.1
     opt.param_groups[0]["lr"] = float("nan")
     with pytest.raises(ValueError, match="parameter group 0: lr must be finite"):
         opt.step()
@@ -900,3 +908,25 @@ def test_malformed_and_incomplete_checkpoints_are_clear_errors_and_change_nothin
     opt.load_state_dict(broken(lambda sd: sd["state"][0].update(step=2)))  # a plain number, as older torch saved
     run_open_loop(opt, ps, gradients(ps, 1))
     assert float(opt.state[ps[0]]["step"]) == 3
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd-momentum", "adamw"])
+def test_a_checkpoint_of_an_older_torch_without_the_newer_group_keys_loads(name):
+    # torch 1.x saved no 'maximize', 'foreach', ...; 'decoupled_weight_decay' and 'fused' came later.
+    # torch's classes fill missing keys with their defaults when loading, and so does ours
+    ours_factory, torch_factory = INTERCHANGE[name]
+    params = leaves()
+    grads = gradients(params, 8)
+    opt = torch_factory(params)
+    run_open_loop(opt, params, grads[:4])
+    saved = opt.state_dict()
+    newer = {"maximize", "foreach", "differentiable", "capturable", "fused", "decoupled_weight_decay"}
+    saved["param_groups"] = [{k: v for k, v in g.items() if k not in newer} for g in saved["param_groups"]]
+    paths = []
+    for make in (lambda ps: TorchOptimizer(ps, ours_factory()), torch_factory):
+        resumed = [p.detach().clone().requires_grad_() for p in params]
+        opt = make(resumed)
+        opt.load_state_dict(save_and_load(saved))
+        assert set(opt.param_groups[0]) == set(opt.defaults) | {"params"}
+        paths.append(run_open_loop(opt, resumed, grads[4:]))
+    assert_paths_close(*paths, **F64)

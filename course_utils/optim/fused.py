@@ -228,8 +228,24 @@ def _probe_fused_adam(device, dtype) -> bool:
     return close
 
 
+def _dense(x) -> bool:
+    """Its elements fill a block of memory, each once (contiguous in some order of its dimensions)."""
+    expected = 1
+    for size, stride in sorted(zip(x.shape, x.stride(), strict=True), key=lambda d: d[1]):
+        if size != 1:
+            if stride != expected:
+                return False
+            expected *= size
+    return True
+
+
 def _torch_eligible(leaves) -> bool:
-    """All torch tensors, float32/float64, no autograd, each parameter's four tensors alike."""
+    """All torch tensors, float32/float64, no autograd, each parameter's four tensors alike.
+
+    Alike includes the memory layout: the fused op walks the four blocks of memory in step, so a
+    transposed gradient, or a channels_last parameter with a contiguous gradient, would pair the
+    wrong elements. Those take the readable path.
+    """
     if not all(backend.is_torch(x) for group in leaves for x in group):
         return False
     import torch
@@ -237,6 +253,8 @@ def _torch_eligible(leaves) -> bool:
     for quad in zip(*leaves, strict=True):
         if any(x.requires_grad or x.is_sparse or x.dtype not in (torch.float32, torch.float64) for x in quad):
             return False
-        if len({(x.dtype, x.device, tuple(x.shape)) for x in quad}) != 1 or quad[0].device.type not in ("cpu", "cuda"):
+        if len({(x.dtype, x.device, tuple(x.shape), x.stride()) for x in quad}) != 1:
+            return False
+        if quad[0].device.type not in ("cpu", "cuda") or not _dense(quad[0]):
             return False
     return True

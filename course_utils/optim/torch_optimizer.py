@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 from collections import OrderedDict
 from collections.abc import Callable
@@ -203,6 +204,9 @@ class TorchOptimizer(torch.optim.Optimizer):
     def __setstate__(self, state) -> None:
         super().__setstate__(state)
         self.param_groups = [g if isinstance(g, ParamGroup) else ParamGroup(g) for g in self.param_groups]
+        for group in self.param_groups:  # as torch's classes do for checkpoints of older torch versions
+            for key, value in _torch_defaults(getattr(self, "_factory", None)).items():
+                group.setdefault(key, value)
 
     def __getstate__(self):
         return {**super().__getstate__(), "transform": self.transform, "_factory": self._factory,
@@ -232,6 +236,7 @@ class TorchOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        plans = []  # every group is checked before any parameter changes
         for index, group in enumerate(self.param_groups):
             active = [p for p in group["params"] if p.grad is not None]
             if not active:
@@ -243,7 +248,8 @@ class TorchOptimizer(torch.optim.Optimizer):
                     "TorchOptimizer updates real parameters only; for a complex one, optimize "
                     "torch.view_as_real(p) as torch.optim does internally"
                 )
-            transform = self._transform_for(group, index)
+            plans.append((active, self._transform_for(group, index)))
+        for active, transform in plans:
             template = _template(transform)
             batches: dict = {}  # parameters whose states share their scalars (step, ...) are updated together
             for p in active:
@@ -317,7 +323,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                     f"this optimizer's has {len(group['params'])}"
                 )
             self._check_keys(saved, f"parameter group {i} of the checkpoint")
-            values = {**self.defaults, **{k: v for k, v in saved.items() if k != "params"}}
+            values = {**_torch_defaults(self._factory), **{k: v for k, v in saved.items() if k != "params"}}
             transform = self._transform_for(values, i)
             template = _template(transform)
             kept = KEPT[self._factory] if self._factory is not None else set(_names(template))
@@ -362,6 +368,19 @@ class TorchOptimizer(torch.optim.Optimizer):
                         f"the checkpoint's {name!r} of parameter {index} has shape {tuple(value.shape)}, "
                         f"but the parameter has shape {tuple(p.shape)}: it belongs to another model"
                     )
+
+
+def _torch_defaults(factory) -> dict:
+    """What a key missing from a saved group meant: the default of the torch class (and the factory).
+
+    A checkpoint of an older torch version lacks the keys added since (``maximize``, ``foreach``,
+    ``decoupled_weight_decay``, ...); torch's classes fill them in with their defaults on loading.
+    """
+    if factory is None:
+        return {}
+    signature = inspect.signature(factory)
+    found = {name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+    return {**found, **TORCH_CLASSES[factory][1]}
 
 
 def _capturing() -> bool:
