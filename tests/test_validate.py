@@ -157,7 +157,9 @@ def test_an_infinite_loop_is_reported_not_hung(tmp_path):
 def test_every_exercise_tells_students_to_validate_before_submitting():
     for path in sorted((ROOT / "exercises").glob("ex*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        assert "validate()" in nb.cells[-1].source and f"course_utils.validate {path.name}" in nb.cells[-1].source
+        # the exercise's last cell, before the licence footer that tools/publish_notebooks.py appends
+        last = [c for c in nb.cells if c.get("id") != "course-licence-footer"][-1]
+        assert "validate()" in last.source and f"course_utils.validate {path.name}" in last.source
         assert any("import check, hint, validate" in c.source for c in nb.cells if c.cell_type == "code"), path
 
 
