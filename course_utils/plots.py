@@ -36,7 +36,7 @@ COLUMN_WIDTH_IN = 10.0  # 960 CSS px: the notebook column of JupyterLab on a 128
 MIN_TEXT_PT = 10.0  # smallest text at the displayed size
 MAX_LINES = 8  # coloured lines per axes before a figure turns into spaghetti
 MAX_PATHS = 4  # trajectories per panel
-MAX_DECADES = 12  # a log axis spanning more than this shows a float floor, not the data
+MAX_DECADES = 14  # a log y-axis spanning more (float64 resolves ~16) shows a float floor, not the data
 MIN_CONTRAST = 3.0  # WCAG 2.1, SC 1.4.11: graphical objects need 3:1 against their background
 
 STYLES = {"laptop": "course.mplstyle", "talk": "course-talk.mplstyle"}
@@ -252,7 +252,9 @@ def _data_points(ax):
     if not points:
         return np.empty((0, 2))
     points = np.concatenate(points)
-    return points[np.all(np.isfinite(points), axis=1)]
+    box = ax.bbox  # only what is visible: clipped points outside the axes cannot be covered
+    inside = (points[:, 0] >= box.x0) & (points[:, 0] <= box.x1) & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)
+    return points[np.all(np.isfinite(points), axis=1) & inside]
 
 
 def _is_context(line):
@@ -269,8 +271,8 @@ def audit(fig, display_dpi=None) -> dict:
     Returns ``{"width_in", "min_text_pt", "problems"}``: the width (tight bounding box), the
     smallest text at the displayed size, and a list of broken rules: text under
     :data:`MIN_TEXT_PT`, wider than the column, a legend on top of data points, more than
-    :data:`MAX_LINES` coloured lines in one axes, a log axis spanning less than a factor of 10
-    or more than :data:`MAX_DECADES` decades. ``display_dpi``: CSS pixels per inch of figure as
+    :data:`MAX_LINES` coloured lines in one axes, a log axis spanning less than a factor of 10,
+    a log y-axis spanning more than :data:`MAX_DECADES` decades. ``display_dpi``: CSS pixels per inch of figure as
     shown (default ``fig.dpi``, as the notebook shows figures; live plots show them at 96).
     """
     fig.draw_without_rendering()  # ticks, texts and legends where they will be
@@ -328,7 +330,7 @@ def _drawn_facts(fig, renderer) -> dict:
             lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
             if lo > 0 and hi / lo < 10 * (1 - 1e-9):
                 problems.append(f"log {axis}-axis of {name!r} spans only x{hi / lo:.1f}: use a linear axis")
-            if lo > 0 and np.log10(hi / lo) > MAX_DECADES:
+            if axis == "y" and lo > 0 and np.log10(hi / lo) > MAX_DECADES:  # losses: not down to a float floor
                 problems.append(f"{axis}-axis of {name!r} spans {np.log10(hi / lo):.0f} decades: see plots.log_limits")
     return {"texts": texts, "problems": problems}
 
@@ -352,8 +354,17 @@ def legend_outside(ax, where="right", **kw):
         handles, labels = ax.get_legend_handles_labels()
     if where == "right":
         placement = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
-    elif where == "below":
-        placement = {"loc": "upper center", "bbox_to_anchor": (0.5, kw.pop("offset", -0.16)),
+    elif where == "below":  # under the tick labels and the x label
+        import matplotlib as mpl
+        from matplotlib.transforms import offset_copy
+
+        rc = mpl.rcParams
+        tick = rc["xtick.major.size"] + rc["xtick.major.pad"] + 1.3 * ax.xaxis.get_ticklabels()[0].get_fontsize() \
+            if ax.xaxis.get_ticklabels() else 20.0  # fmt: skip
+        lines = ax.get_xlabel().count("\n") + 1
+        label = rc["axes.labelpad"] + 1.3 * lines * ax.xaxis.label.get_fontsize() if ax.get_xlabel() else 0.0
+        below = offset_copy(ax.transAxes, ax.figure, y=-(tick + label + 4), units="points")
+        placement = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "bbox_transform": below,
                      "ncol": min(len(handles), kw.pop("ncol", 4))}  # fmt: skip
     else:
         raise ValueError(f"where must be 'right' or 'below', got {where!r}")
@@ -379,7 +390,8 @@ def label_lines(ax, lines: dict, fmt=None, min_gap_pt=None):
         xy = np.asarray(line.get_xydata(), dtype=float)
         xy = xy[np.all(np.isfinite(xy), axis=1)]
         if len(xy):
-            ends.append((label, line, xy[-1], ax.transData.transform(xy[-1])[1]))
+            y = np.clip(ax.transData.transform(xy[-1])[1], ax.bbox.y0, ax.bbox.y1)  # lines that leave: at the edge
+            ends.append((label, line, xy[-1], y))
     ends.sort(key=lambda e: e[3])
     placed = []
     for _, _, _, y in ends:
@@ -388,11 +400,12 @@ def label_lines(ax, lines: dict, fmt=None, min_gap_pt=None):
         shift = (np.mean([e[3] for e in ends]) - np.mean(placed)) if placed[-1] > ends[-1][3] else 0.0
         placed = [p + shift for p in placed]
     texts = []
-    for (label, line, xy, y), target in zip(ends, placed, strict=True):
+    for (label, line, _, y), target in zip(ends, placed, strict=True):
         offset_pt = (target - y) * 72 / ax.figure.dpi
+        y_axes = ax.transAxes.inverted().transform((0, y))[1]
         texts.append(
             ax.annotate(
-                fmt(label) if fmt else label, xy=(1.0, xy[1]), xycoords=("axes fraction", "data"),
+                fmt(label) if fmt else label, xy=(1.0, y_axes), xycoords="axes fraction",
                 xytext=(6, offset_pt), textcoords="offset points", va="center", color=line.get_color(),
                 fontsize=size, annotation_clip=False,
             )
@@ -534,7 +547,8 @@ def trajectories(problem, runs: dict, ax=None, title=None, legend="right", max_p
         ax.set_title(title)
     if legend:
         handles = list(lines.values()) + _marker_handles()[: 3 if len(problem.minima) else 2]
-        legend_outside(ax, legend, handles=handles, labels=[h.get_label() for h in handles])
+        columns = {"ncol": 2} if legend == "below" else {}  # names under a panel: two columns stay within it
+        legend_outside(ax, legend, handles=handles, labels=[h.get_label() for h in handles], **columns)
     return ax, lines
 
 
@@ -572,7 +586,7 @@ def trajectory_grid(problem, runs: dict, ncols=None, width=COLUMN_WIDTH_IN, titl
                 ax.plot(p[:, 0], p[:, 1], color=CONTEXT_GREY, lw=1.2, zorder=1)
         _, drawn = trajectories(problem, {name: path}, ax=ax, legend=False, **contour_kw)
         lines.update(drawn)
-        ax.set_title(name, color=color(name))
+        ax.set_title(name.replace(" (", "\n("), color=color(name), fontsize=12)  # "Adam\n(lr=...)": fits a small panel
         ax.label_outer()
     for ax in axes.flat[n:]:
         ax.set_visible(False)

@@ -221,7 +221,7 @@ def test_label_lines_write_names_in_colour_without_overlap():
 
 def test_log_limits_cut_float_floors_and_keep_at_least_a_decade():
     fig, ax = plt.subplots()
-    lo, hi = plots.log_limits(ax, [1.0, 1e-3, 1e-30, 0.0, np.nan], decades=12)
+    lo, hi = plots.log_limits(ax, [1.0, 1e-3, 1e-30, 0.0, np.nan], decades=12)  # explicit: the default is 14
     assert hi == pytest.approx(1.5) and lo == pytest.approx(1.5e-12)
     lo, hi = plots.log_limits(ax, [1.0, 2.0])
     assert hi / lo == pytest.approx(10) and lo < 1.0 and hi > 2.0
@@ -294,7 +294,7 @@ def test_loss_curves_choose_the_scale_from_the_data():
     np.testing.assert_allclose(curves["GD"].get_ydata(), runs["GD"].losses)
     plots.loss_curves({"Adam": np.geomspace(10, 1e-40, 30)}, ax=a, legend=False)
     assert a.get_yscale() == "log"
-    assert a.get_ylim()[0] == pytest.approx(10 * 1.5 * 1e-12)  # not down to 1e-40
+    assert a.get_ylim()[0] == pytest.approx(10 * 1.5 * 10.0**-plots.MAX_DECADES)  # not down to 1e-40
     plots.loss_curves({"flat": np.linspace(2.0, 1.5, 10)}, ax=b, legend=False)
     assert b.get_yscale() == "linear"  # a factor 1.3 is no job for a log axis
 
@@ -318,3 +318,17 @@ def test_plots_explain_bad_runs():
         plots.trajectories(fn, {"Adam": batched}, ax=ax)
     with pytest.raises(ValueError, match="no validation losses"):
         plots.loss_curves({"Adam": optimize(optim.adam(), fn, fn.start, 5)}, ax=ax, val=True)
+
+
+def test_label_lines_keep_labels_of_lines_that_leave_the_axes_at_its_edge():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    x = np.arange(10.0)
+    lines = {"stays": ax.plot(x, x)[0], "leaves": ax.plot(x, -10 * x)[0]}
+    ax.set_ylim(-5, 12)
+    texts = plots.label_lines(ax, lines)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    for text in texts:
+        extent = text.get_window_extent(renderer)
+        assert box.y0 - extent.height <= extent.y0 and extent.y1 <= box.y1 + extent.height, text.get_text()
