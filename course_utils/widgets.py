@@ -5,6 +5,11 @@ only change the data of existing artists (``line.set_data``), and the figure is 
 PNG shown by an ``ipywidgets.Image``. No flicker, no figure pile-up, and every redraw is timed
 (``live_plot.timings``) so the course can check the "well under 100 ms" promise.
 
+Pictures are rendered at twice the screen's pixel density (``plots.DENSITY``) and shown at the
+figure's size in CSS pixels (``figsize`` × 96), never wider than the notebook column. In a saved
+notebook the widget's output also carries a static PNG of its initial state and a text
+description, for readers without a running kernel (GitHub, a rendered website, a screen reader).
+
 Speed comes from blitting, done automatically: after ``update`` the artists that matplotlib marks
 as changed (``artist.stale``) are drawn on top of a cached picture of everything else (contours,
 axes, legends). When anything else changes (axis limits, scales, added or removed artists), the
@@ -13,9 +18,12 @@ whole figure is drawn again and the cache renewed.
 
 from __future__ import annotations
 
+import base64
 import io
+import struct
 import time
 import weakref
+import zlib
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,6 +31,8 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from PIL import Image
+
+from . import plots
 
 _LIVE = weakref.WeakSet()  # every LivePlot of this kernel, for timing them all (benchmarks/)
 
@@ -34,20 +44,55 @@ def _visible_content(artist) -> bool:
     return not (isinstance(artist, Text) and artist.get_text() == "")
 
 
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def encode_png(rgba) -> bytes:
+    """A fast PNG of an ``(height, width, 4)`` uint8 RGBA buffer, for live frames.
+
+    Rows use PNG filter type 0 (none) and zlib level 1. Pillow always tries its adaptive row
+    filters, which at twice the pixel density cost more than all the rest of a redraw; on a plot
+    (mostly flat colour) filtering barely shrinks the file. Checked against Pillow's decoder in
+    tests/test_widgets.py.
+    """
+    pixels = np.asarray(rgba)
+    if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
+        raise ValueError(f"expected an (height, width, 4) uint8 array, got {pixels.shape} {pixels.dtype}")
+    height, width, _ = pixels.shape
+    rows = np.empty((height, 1 + 4 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type of each row: none
+    rows[:, 1:] = pixels.reshape(height, -1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+        + _chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
 class LivePlot:
     """Controls + a figure that ``update`` redraws. Display it (last line of a cell) to use it."""
 
-    def __init__(self, fig, update, controls: dict, blit=True):
+    def __init__(self, fig, update, controls: dict, blit=True, description="", density=plots.DENSITY):
         if not controls:
             raise ValueError("LivePlot needs at least one control")
+        if not isinstance(description, str):
+            raise TypeError(f"description must be a string (what the figure shows), got {type(description).__name__}")
         self.fig, self.update, self.controls, self.blit = fig, update, dict(controls), blit
+        self.description = description.strip()
+        self.density = density
+        fig.set_dpi(plots.DISPLAY_DPI * density)  # draw at `density` pixels per CSS pixel
         self.canvas = FigureCanvasAgg(fig)
         self._animated: set = set()
         self._background = None
         self._layout = None
         self.full_draws = 0
         self.canvas.draw()  # clears every artist's "stale" flag: from now on, stale means "changed"
-        self.image = widgets.Image(format="png")
+        width, height = (round(v) for v in fig.get_size_inches() * plots.DISPLAY_DPI)
+        self.display_size = (width, height)  # CSS pixels
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width=f"{width}px", max_width="100%", height="auto")
+        )
         self.image.add_class("course-live-plot")
         self.timings: list[float] = []  # seconds per recompute + redraw
         for control in self.controls.values():
@@ -65,13 +110,12 @@ class LivePlot:
         start = time.perf_counter()
         self.update(**self.values())
         self._render()
-        rgba = self.canvas.buffer_rgba()
-        buffer = io.BytesIO()
-        Image.frombuffer("RGBA", self.canvas.get_width_height(), rgba, "raw", "RGBA", 0, 1).save(
-            buffer, "PNG", compress_level=1
-        )
-        self.image.value = buffer.getvalue()
+        self.image.value = encode_png(self.canvas.buffer_rgba())
         self.timings.append(time.perf_counter() - start)
+
+    def _image(self):
+        rgba = self.canvas.buffer_rgba()
+        return Image.frombuffer("RGBA", self.canvas.get_width_height(), rgba, "raw", "RGBA", 0, 1)
 
     def _layout_key(self):
         """What a cached background depends on: sizes, and each axes' visibility, limits, scales,
@@ -113,17 +157,39 @@ class LivePlot:
     def _changed(self, change):
         self.redraw()
 
+    def static_png(self) -> bytes:
+        """The current picture, compressed harder than the live frames: for the saved notebook."""
+        buffer = io.BytesIO()
+        self._image().save(buffer, "PNG", optimize=True)
+        return buffer.getvalue()
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The live widget, plus a static picture and a description for readers without a kernel."""
+        data = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(data, tuple):
+            data = data[0]
+        data = dict(data)
+        data["image/png"] = base64.b64encode(self.static_png()).decode("ascii")
+        controls = ", ".join(
+            f"{getattr(c, 'description', '') or name} = {c.value}" for name, c in self.controls.items()
+        )
+        text = f"Interactive figure (run the notebook to use its controls: {controls})."
+        data["text/plain"] = f"{self.description}\n{text}" if self.description else text
+        width, height = self.display_size
+        report = plots.audit(self.fig, display_dpi=plots.DISPLAY_DPI)
+        return data, {"image/png": {"width": width, "height": height, "course": report}}
 
 
-def live_plot(fig, update, **controls) -> LivePlot:
-    """``live_plot(fig, update, lr=FloatLogSlider(...), ...)``: see :class:`LivePlot`.
+def live_plot(fig, update, description="", **controls) -> LivePlot:
+    """``live_plot(fig, update, lr=FloatLogSlider(...), ..., description="...")``: see :class:`LivePlot`.
+
+    ``description`` says what the figure shows and what the controls change; it is the text a
+    reader without a running kernel (or a screen reader) gets.
 
     Create ``fig`` with ``matplotlib.figure.Figure`` (or close a pyplot figure) so that the
     notebook does not also show a static copy.
     """
-    return LivePlot(fig, update, controls)
+    return LivePlot(fig, update, controls, description=description)
 
 
 def log_slider(description, value, min_exp, max_exp, step=0.1, fmt=".2e"):

@@ -1,5 +1,6 @@
 import ipywidgets
 import numpy as np
+import pytest
 from matplotlib.figure import Figure
 
 from course_utils import optim, optimize, plots, problems, widgets
@@ -136,3 +137,39 @@ def test_unchanged_limits_do_not_redraw_but_labels_and_hidden_axes_are_respected
     live.controls["a"].value = 4
     right_half = _pixels(live)[:, int(fig.bbox.width * 0.55) :]
     assert (right_half[..., :3] == 255).all()  # nothing of the hidden axes is drawn, not even its line
+
+
+def test_encode_png_round_trips_through_pillow():
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    back = np.asarray(Image.open(io.BytesIO(widgets.encode_png(pixels))).convert("RGBA"))
+    np.testing.assert_array_equal(back, pixels)
+    with pytest.raises(ValueError, match="uint8"):
+        widgets.encode_png(pixels.astype(float))
+
+
+def test_live_frames_are_twice_the_displayed_size_and_saved_with_a_static_copy():
+    import base64
+
+    fig = Figure(figsize=(5, 2.5))
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+
+    def update(a):
+        line.set_ydata([0, a])
+
+    live = widgets.live_plot(fig, update, a=widgets.slider("a", 1, 0, 5, 1), description="A line that tilts.")
+    assert live.display_size == (480, 240)
+    assert live.image.layout.width == "480px" and live.image.layout.max_width == "100%"
+    assert plots._png_size(bytes(live.image.value)) == (960, 480)
+    data, meta = live._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert plots._png_size(base64.b64decode(data["image/png"])) == (960, 480)
+    assert meta["image/png"]["width"] == 480 and meta["image/png"]["course"]["problems"] == []
+    assert data["text/plain"].startswith("A line that tilts.") and "a = 1" in data["text/plain"]
+    with pytest.raises(TypeError, match="description"):
+        widgets.LivePlot(Figure(), update, {"a": widgets.slider("a", 1, 0, 5, 1)}, description=None)

@@ -187,9 +187,10 @@ def check_notebook(page, base_url, token, path: str, screenshot: Path | None = N
             if out["output_type"] == "error":
                 report.problems.append(f"error output {out.get('ename')}: {out.get('evalue', '')[:200]}")
             data = out.get("data", {})
-            model_images += "image/png" in data
             if "application/vnd.jupyter.widget-view+json" in data:
-                report.widgets += 1
+                report.widgets += 1  # its image/png is the static copy for readers without a kernel
+            else:
+                model_images += "image/png" in data
     panel = _panel(page)
     # give widget views a moment to render before judging them
     deadline = time.time() + 20
