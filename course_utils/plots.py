@@ -207,11 +207,16 @@ def render_png(fig, density=DENSITY):
     (``width``/``height`` in CSS pixels, as Jupyter expects) and the :func:`audit` report."""
     import io
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi * density, bbox_inches="tight", facecolor=fig.get_facecolor())
+    buffer, facts = io.BytesIO(), []
+    # audit the very draw that makes the picture: no extra drawing, and exactly what is shown
+    listener = fig.canvas.mpl_connect("draw_event", lambda event: facts.append(_drawn_facts(fig, event.renderer)))
+    try:
+        fig.savefig(buffer, format="png", dpi=fig.dpi * density, bbox_inches="tight", facecolor=fig.get_facecolor())
+    finally:
+        fig.canvas.mpl_disconnect(listener)
     data = buffer.getvalue()
     width, height = _png_size(data)
-    report = audit(fig)
+    report = _report(facts[-1], width / density / fig.dpi, fig.dpi) if facts else audit(fig)
     metadata = {"width": round(width / density), "height": round(height / density), "course": report}
     return data, metadata
 
@@ -268,36 +273,46 @@ def audit(fig, display_dpi=None) -> dict:
     or more than :data:`MAX_DECADES` decades. ``display_dpi``: CSS pixels per inch of figure as
     shown (default ``fig.dpi``, as the notebook shows figures; live plots show them at 96).
     """
-    from matplotlib.text import Text
-
     fig.draw_without_rendering()  # ticks, texts and legends where they will be
     renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else fig._get_renderer()
+    return _report(_drawn_facts(fig, renderer), fig.get_tightbbox(renderer).width, display_dpi or fig.dpi)
+
+
+def _report(facts, width_in, display_dpi):
     # the width as displayed, in inches of 96 CSS pixels; JupyterLab shrinks wider images to the column
-    width_in = fig.get_tightbbox(renderer).width * (display_dpi or fig.dpi) / DISPLAY_DPI
-    scale = (display_dpi or fig.dpi) / DISPLAY_DPI * min(1.0, COLUMN_WIDTH_IN / width_in)
-    problems = []
+    width_in = width_in * display_dpi / DISPLAY_DPI
+    scale = display_dpi / DISPLAY_DPI * min(1.0, COLUMN_WIDTH_IN / width_in)
+    problems = list(facts["problems"])
     if width_in > COLUMN_WIDTH_IN + 0.05:
         problems.append(f"{width_in:.1f} in wide: at most {COLUMN_WIDTH_IN:g} in fits the notebook column")
-    sizes, small = [], []
-    for text in fig.findobj(Text):
-        if text.get_visible() and text.get_text().strip() and text.get_figure(root=True) is fig:
-            size = text.get_fontsize() * scale
-            sizes.append(size)
-            if size < MIN_TEXT_PT - 0.05:
-                small.append((size, text.get_text()[:30]))
+    small = [(size * scale, text) for size, text in facts["texts"] if size * scale < MIN_TEXT_PT - 0.05]
     if small:
         size, example = min(small)
         problems.append(f"{len(small)} texts under {MIN_TEXT_PT:g} pt on screen, e.g. {example!r} at {size:.1f} pt")
+    smallest = min((size for size, _ in facts["texts"]), default=0.0) * scale
+    return {"width_in": round(float(width_in), 2), "min_text_pt": round(float(smallest), 1),
+            "problems": sorted(set(problems))}  # fmt: skip
+
+
+def _drawn_facts(fig, renderer) -> dict:
+    """What the rules need to know about a figure just drawn with ``renderer``: text sizes (points
+    in the figure) and the problems that do not depend on the displayed size."""
+    from matplotlib.text import Text
+
+    texts = [
+        (text.get_fontsize(), text.get_text()[:30])
+        for text in fig.findobj(Text)
+        if text.get_visible() and text.get_text().strip() and text.get_figure(root=True) is fig
+    ]
+    problems = []
     legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None] + list(fig.legends)
+    boxes = [legend.get_window_extent(renderer) for legend in legends if legend.get_visible()]
     for ax in fig.axes:
         if not ax.get_visible():
             continue
         name = ax.get_title() or ax.get_title(loc="left") or f"axes {fig.axes.index(ax) + 1}"
         points = _data_points(ax)
-        for legend in legends:
-            if not legend.get_visible():
-                continue
-            box = legend.get_window_extent(renderer)
+        for box in boxes:
             inside = np.sum(
                 (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
             )
@@ -315,8 +330,7 @@ def audit(fig, display_dpi=None) -> dict:
                 problems.append(f"log {axis}-axis of {name!r} spans only x{hi / lo:.1f}: use a linear axis")
             if lo > 0 and np.log10(hi / lo) > MAX_DECADES:
                 problems.append(f"{axis}-axis of {name!r} spans {np.log10(hi / lo):.0f} decades: see plots.log_limits")
-    return {"width_in": round(float(width_in), 2), "min_text_pt": round(float(min(sizes, default=0.0)), 1),
-            "problems": sorted(set(problems))}  # fmt: skip
+    return {"texts": texts, "problems": problems}
 
 
 # ------------------------------------------------------------------------------ building blocks

@@ -159,6 +159,16 @@ def test_render_png_is_twice_the_displayed_size_and_audited():
     assert meta["course"]["problems"] == [] and meta["course"]["min_text_pt"] >= plots.MIN_TEXT_PT
 
 
+def test_render_png_audits_the_draw_it_shows():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    x = np.arange(100)
+    ax.plot(x, x, label="a line")
+    ax.legend(loc="lower right")
+    assert plots.render_png(fig)[1]["course"]["problems"] == []
+    ax.plot([95], [5], "o")  # now a point sits under the legend
+    assert plots.render_png(fig)[1]["course"]["problems"] == ["a legend covers 1 data points in 'axes 1'"]
+
+
 def test_audit_names_each_broken_rule():
     fig, (ax, flat) = plt.subplots(1, 2, figsize=(13, 4))
     x = np.arange(100)
