@@ -133,3 +133,64 @@ def test_fast_path_pairs_dict_leaves_by_key_and_checks_shapes():
         optim.step(transform, np.ones((3, 2)), transform.init(np.ones((2, 3))), np.ones((2, 3)))
     with pytest.raises(TypeError):
         optim.step(transform, [np.ones(2)], transform.init([np.ones(2), np.ones(2)]), [np.ones(2), np.ones(2)])
+
+
+# --- torch._fused_adam_ is private: the fast path must survive its absence or a new signature ---
+
+
+def _adam_run_with(monkeypatch, replacement):
+    """TorchOptimizer(optim.adam) vs torch.optim.Adam (for-loop), with torch._fused_adam_ replaced."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(fused, "_fused_adam_probes", {})  # probe again under the replacement
+    monkeypatch.setattr(fused, "_warned", set())
+    if replacement is None:
+        monkeypatch.delattr(torch, "_fused_adam_")
+    else:
+        monkeypatch.setattr(torch, "_fused_adam_", replacement)
+    gen = torch.Generator().manual_seed(7)
+    w = torch.randn(300, generator=gen, dtype=torch.float64)
+    ours, theirs = torch.nn.Parameter(w.clone()), torch.nn.Parameter(w.clone())
+    opt_ours = optim.TorchOptimizer([ours], optim.adam(lr=1e-2))
+    opt_theirs = torch.optim.Adam([theirs], lr=1e-2, foreach=False)
+    for _ in range(10):
+        g = torch.randn(300, generator=gen, dtype=torch.float64)
+        ours.grad, theirs.grad = g.clone(), g.clone()
+        opt_ours.step()
+        opt_theirs.step()
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-10, atol=1e-12)
+    assert float(opt_ours.state[ours]["step"]) == 10
+
+
+def test_the_fast_path_is_used_when_torch_has_the_op(monkeypatch):
+    torch = pytest.importorskip("torch")
+    calls = []
+    real = torch._fused_adam_
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    _adam_run_with(monkeypatch, counting)
+    assert len(calls) == 1 + 10  # the probe, then every step
+
+
+def test_a_missing_fused_op_falls_back_to_the_readable_rule(monkeypatch):
+    with pytest.warns(RuntimeWarning, match="is not in this build of torch"):
+        _adam_run_with(monkeypatch, None)
+
+
+def test_a_fused_op_with_another_signature_falls_back(monkeypatch):
+    def new_signature(params, grads, exp_avgs, exp_avg_sqs, state_steps, *, lr, betas, eps, weight_decay):
+        raise AssertionError("never reached: the arguments do not bind")
+
+    with pytest.warns(RuntimeWarning, match="cannot be called as course_utils expects.*TypeError"):
+        _adam_run_with(monkeypatch, new_signature)
+
+
+def test_a_fused_op_that_computes_something_else_falls_back(monkeypatch):
+    def plain_sgd(params, grads, *args, lr, **kwargs):  # same signature, other meaning
+        for p, g in zip(params, grads, strict=True):
+            p.sub_(lr * g)
+
+    with pytest.warns(RuntimeWarning, match="does not compute Adam's step"):
+        _adam_run_with(monkeypatch, plain_sgd)

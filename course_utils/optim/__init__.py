@@ -4,7 +4,8 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 (momentum), :func:`scale_by_adagrad`, :func:`scale_by_rms`, :func:`scale_by_adam`,
 :func:`scale_by_nadam`, :func:`scale_by_adamax`, :func:`add_decayed_weights`, and
 :mod:`schedules`. Factories with torch.optim's names: :func:`sgd`, :func:`adagrad`,
-:func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`.
+:func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. Hyperparameters as
+state: :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
 from . import schedules
@@ -14,16 +15,17 @@ from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
 from .core import ChainState, Transform, apply_updates, chain
 from .ema import bias_correction, debias, ema
 from .fused import step
+from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyperparams
 from .momentum import TraceState, trace
 from .step_size import CountState, negate, scale_by_lr
 from .weight_decay import add_decayed_weights
 
 __all__ = [
-    "AdamState", "AdamaxState", "AdagradState", "ChainState", "CountState", "NadamState", "RMSState",
-    "TorchOptimizer", "TraceState", "Transform", "adagrad", "adam", "adamax", "adamw",
-    "add_decayed_weights", "apply_updates", "bias_correction", "chain", "debias", "ema", "nadam",
-    "negate", "rms_denominator", "rmsprop", "scale_by_adagrad", "scale_by_adam", "scale_by_adamax",
-    "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "sgd", "step", "trace",
+    "AdamState", "AdamaxState", "AdagradState", "ChainState", "CountState", "HyperparamsState", "NadamState",
+    "RMSState", "Recipe", "TorchOptimizer", "TraceState", "Transform", "adagrad", "adam", "adamax", "adamw",
+    "add_decayed_weights", "apply_updates", "bias_correction", "chain", "debias", "ema", "inject_hyperparams",
+    "nadam", "negate", "rms_denominator", "rmsprop", "scale_by_adagrad", "scale_by_adam", "scale_by_adamax",
+    "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "set_hyperparams", "sgd", "step", "trace",
 ]  # fmt: skip
 
 

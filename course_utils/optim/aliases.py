@@ -2,7 +2,9 @@
 
 Same keyword names, defaults and update rules as ``torch.optim`` 2.13 (tested for parity).
 Read each factory as a sentence: "flip the sign if maximizing, add the L2 gradient, scale by
-Adam's moments, multiply by -lr".
+Adam's moments, multiply by -lr". Each transform remembers the arguments it was made with
+(``transform.recipe``), so :class:`~course_utils.optim.TorchOptimizer` can show them as
+``param_groups`` and :func:`~course_utils.optim.inject_hyperparams` can rebuild it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from .adam import scale_by_adam, scale_by_adamax, scale_by_nadam
 from .adaptive import scale_by_adagrad, scale_by_rms
 from .core import Transform, betas_pair, chain, hyperparameter, is_zero
 from .fused import fused_adam
+from .hyperparams import remembers_arguments
 from .momentum import trace
 from .schedules import inverse_time
 from .step_size import negate, scale_by_lr
@@ -35,6 +38,7 @@ def _check_lr(lr):
     return hyperparameter(lr, "lr", schedule=True)
 
 
+@remembers_arguments
 def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *, maximize=False) -> Transform:
     """``torch.optim.SGD``: gradient descent, optionally with (Nesterov) momentum and L2."""
     lr = _check_lr(lr)
@@ -53,6 +57,7 @@ def sgd(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, 
     )
 
 
+@remembers_arguments
 def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
     """``torch.optim.Adagrad``; ``lr_decay`` divides the step size by ``1 + (t-1) * lr_decay``."""
     lr = _check_lr(lr)
@@ -65,6 +70,7 @@ def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0
     )
 
 
+@remembers_arguments
 def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *, maximize=False):
     """``torch.optim.RMSprop``: RMS scaling, then (optional) momentum on the scaled step."""
     lr = _check_lr(lr)
@@ -78,6 +84,7 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, cente
     )
 
 
+@remembers_arguments
 def adam(
     lr=1e-3,
     betas=(0.9, 0.999),
@@ -104,6 +111,7 @@ def adam(
     return transform._replace(fused=fused_adam(lr, betas_pair(betas), hyperparameter(eps, "eps")))
 
 
+@remembers_arguments
 def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False) -> Transform:
     """``torch.optim.AdamW`` (Loshchilov & Hutter): the decay joins *after* Adam's scaling."""
     lr = _check_lr(lr)
@@ -115,6 +123,7 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
     )
 
 
+@remembers_arguments
 def nadam(
     lr=2e-3,
     betas=(0.9, 0.999),
@@ -137,6 +146,7 @@ def nadam(
     )
 
 
+@remembers_arguments
 def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False) -> Transform:
     """``torch.optim.Adamax`` (Kingma & Ba, Section 7.1)."""
     lr = _check_lr(lr)

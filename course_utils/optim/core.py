@@ -28,12 +28,15 @@ class Transform(NamedTuple):
     """A gradient transformation: ``init(params) -> state`` and ``update(grads, state, params)``.
 
     ``fused`` is an optional in-place fast path of update + apply, used by
-    :func:`course_utils.optim.step` (see :mod:`course_utils.optim.fused`).
+    :func:`course_utils.optim.step` (see :mod:`course_utils.optim.fused`). ``recipe`` records
+    the factory and arguments that made the transform, when a factory such as
+    :func:`~course_utils.optim.adam` made it (see :mod:`course_utils.optim.hyperparams`).
     """
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any, Any], tuple]
     fused: Callable | None = None
+    recipe: Any = None
 
 
 class ChainState(tuple):

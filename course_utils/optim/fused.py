@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -132,7 +133,8 @@ def fused_adam(lr, betas, eps):
         if not isinstance(lr_t, float):
             return None
         if on_torch:
-            _torch_fused_adam(leaves, t, lr_t, beta1, beta2, eps)
+            if not _torch_fused_adam(leaves, t, lr_t, beta1, beta2, eps):
+                return None  # the op is missing or has changed: the readable path
         else:
             for p, g, m, v in zip(*views, strict=True):
                 adam_inplace(p, g, m, v, t, lr_t, beta1, beta2, eps)
@@ -141,14 +143,89 @@ def fused_adam(lr, betas, eps):
     return fused
 
 
-def _torch_fused_adam(leaves, t, lr, beta1, beta2, eps):
-    """Torch tensors: torch's own fused Adam kernel (CPU and CUDA), the same formula in one pass."""
+def _torch_fused_adam(leaves, t, lr, beta1, beta2, eps) -> bool:
+    """Torch tensors: torch's own fused Adam kernel (CPU and CUDA), the same formula in one pass.
+
+    ``torch._fused_adam_`` is private: it may be missing from a build or change its signature in
+    a new release. Each (device, dtype) is first checked on two numbers against Algorithm 1;
+    if that fails, nothing is touched and False is returned, and the caller takes the readable
+    path (the same numbers, more memory traffic).
+    """
     import torch
 
     params, grads, m, v = leaves
-    steps = [torch.tensor(float(t), device=p.device) for p in params]
+    groups: dict = {}  # the op wants one device and dtype per call
+    for quad in zip(params, grads, m, v, strict=True):
+        groups.setdefault((quad[0].device, quad[0].dtype), []).append(quad)
+    if not all(_fused_adam_works(device, dtype) for device, dtype in groups):
+        return False
+    for done, ((device, _), quads) in enumerate(groups.items()):
+        p, g, mm, vv = (list(x) for x in zip(*quads, strict=True))
+        steps = [torch.tensor(float(t), device=device) for _ in p]
+        try:
+            _call_fused_adam(p, g, mm, vv, steps, lr, beta1, beta2, eps)
+        except (TypeError, RuntimeError, NotImplementedError) as error:
+            if done:  # some tensors were already updated: falling back would step them twice
+                raise
+            _warn_fallback(f"failed ({type(error).__name__}: {error})")
+            return False
+    return True
+
+
+def _call_fused_adam(params, grads, m, v, steps, lr, beta1, beta2, eps):
+    import torch
+
     torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=beta1, beta2=beta2, weight_decay=0.0, eps=eps,
                        amsgrad=False, maximize=False)  # fmt: skip
+
+
+_fused_adam_probes: dict = {}  # (device, dtype) -> whether torch._fused_adam_ computes Adam there
+_warned: set = set()
+
+
+def _warn_fallback(reason: str) -> None:
+    if reason not in _warned:
+        _warned.add(reason)
+        warnings.warn(
+            f"torch._fused_adam_ {reason}; course_utils uses its readable Adam instead (same numbers, slower)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _fused_adam_works(device, dtype) -> bool:
+    key = (str(device), str(dtype))
+    if key not in _fused_adam_probes:
+        _fused_adam_probes[key] = _probe_fused_adam(device, dtype)
+    return _fused_adam_probes[key]
+
+
+def _probe_fused_adam(device, dtype) -> bool:
+    """One step of the op on two numbers, compared with Algorithm 1 computed here."""
+    import torch
+
+    if not callable(getattr(torch, "_fused_adam_", None)):
+        _warn_fallback("is not in this build of torch")
+        return False
+    g = [0.5, -3.0]
+    p = torch.tensor([1.0, 2.0], dtype=dtype, device=device)
+    m, v = torch.zeros_like(p), torch.zeros_like(p)
+    lr, beta1, beta2, eps = 0.1, 0.9, 0.99, 1e-3
+    try:
+        _call_fused_adam([p], [torch.tensor(g, dtype=dtype, device=device)], [m], [v],
+                         [torch.tensor(1.0, device=device)], lr, beta1, beta2, eps)  # fmt: skip
+    except (TypeError, RuntimeError, NotImplementedError) as error:
+        _warn_fallback(f"cannot be called as course_utils expects ({type(error).__name__}: {error})")
+        return False
+    # t = 1: m = (1 - beta1) g, v = (1 - beta2) g^2, so the step is lr * g / (|g| + eps)
+    expected = [1.0 - lr * g[0] / (abs(g[0]) + eps), 2.0 - lr * g[1] / (abs(g[1]) + eps)]
+    close = all(
+        torch.allclose(x.double().cpu(), torch.tensor(want, dtype=torch.float64), rtol=1e-5, atol=0)
+        for x, want in ((p, expected), (m, [(1 - beta1) * x for x in g]), (v, [(1 - beta2) * x * x for x in g]))
+    )
+    if not close:
+        _warn_fallback("does not compute Adam's step as course_utils expects")
+    return close
 
 
 def _torch_eligible(leaves) -> bool:

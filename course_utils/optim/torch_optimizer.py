@@ -1,106 +1,432 @@
-"""Any transform as a real ``torch.optim.Optimizer``, for ordinary PyTorch training loops."""
+"""Any factory's transform as a real ``torch.optim.Optimizer``: parameter groups, schedulers, checkpoints.
+
+``TorchOptimizer(model.parameters(), optim.adam(lr=1e-3))`` keeps torch.optim's contract:
+
+* ``defaults`` and every entry of ``param_groups`` hold the factory's arguments under
+  torch.optim's names (``lr``, ``betas``, ``eps``, ``weight_decay``, ``momentum``, ...), plus
+  the switches of the matching torch class (``foreach``, ``fused``, ...). Groups may differ in
+  any of them, and each step rebuilds every group's transform from the group's *current*
+  values, so ``torch.optim.lr_scheduler`` and ``swa_utils.SWALR`` drive it as they drive
+  ``torch.optim.Adam``.
+* ``optimizer.state[p]`` holds each parameter's state under torch's names (``step``,
+  ``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ...). ``state_dict()`` therefore has torch's
+  layout, and a checkpoint of ``torch.optim.Adam`` loads into ``TorchOptimizer(...,
+  optim.adam())`` and the other way round.
+* A parameter whose ``.grad`` is None is skipped and its state left alone; groups can be added
+  at any time; the hooks of ``torch.optim.Optimizer`` (``register_step_pre_hook``, ...) work.
+"""
 
 from __future__ import annotations
 
 import copy
+import numbers
+from collections import OrderedDict
 
 import torch
 
-from ..tree import tree_leaves, tree_map
-from .core import Transform
+from .adam import AdamaxState, AdamState, NadamState
+from .adaptive import AdagradState, RMSState
+from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
+from .core import ChainState, Transform
 from .fused import step as fused_step
+from .hyperparams import HyperparamsState, is_numeric
+from .momentum import TraceState
+from .step_size import CountState
+
+# For each factory: the torch.optim class it mirrors, and that class's switches. The switches
+# choose *how* torch computes a step (for-loop, foreach, fused kernel, CUDA graphs), not *what*
+# it computes, so they are accepted and change nothing here; they are kept so that
+# ``param_groups`` and checkpoints have exactly torch's keys.
+TORCH_CLASSES = {
+    sgd: ("SGD", {"foreach": None, "differentiable": False, "fused": None}),
+    adagrad: ("Adagrad", {"foreach": None, "differentiable": False, "fused": None}),
+    rmsprop: ("RMSprop", {"capturable": False, "foreach": None, "differentiable": False}),
+    adam: ("Adam", {"foreach": None, "capturable": False, "differentiable": False, "fused": None}),
+    adamw: ("AdamW", {"foreach": None, "capturable": False, "differentiable": False, "fused": None,
+                      "decoupled_weight_decay": True}),
+    nadam: ("NAdam", {"foreach": None, "capturable": False, "differentiable": False}),
+    adamax: ("Adamax", {"foreach": None, "capturable": False, "differentiable": False}),
+}  # fmt: skip
+
+# torch's name for each field of our states; None: not stored (recomputed, see _decode)
+STATE_NAMES = {
+    AdamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
+    NadamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"},
+    AdamaxState: {"t": "step", "m": "exp_avg", "u": "exp_inf"},
+    AdagradState: {"t": "step", "s": "sum"},
+    RMSState: {"t": "step", "v": "square_avg", "g_avg": "grad_avg"},
+    TraceState: {"t": None, "b": "momentum_buffer"},
+    CountState: {"t": None},
+}
+
+# every name each factory may keep (a buffer stays when, e.g., a scheduler sets momentum to 0)
+KEPT = {
+    sgd: {"momentum_buffer"},
+    adagrad: {"step", "sum"},
+    rmsprop: {"step", "square_avg", "grad_avg", "momentum_buffer"},
+    adam: {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+    adamw: {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+    nadam: {"step", "exp_avg", "exp_avg_sq", "mu_product"},
+    adamax: {"step", "exp_avg", "exp_inf"},
+}
+
+# what torch's schedulers write into param_groups for their own bookkeeping
+SCHEDULER_KEYS = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "swa_lr"}
+SCALAR_NAMES = {"step", "mu_product"}
+
+
+class MissingHyperparameterError(KeyError):
+    """``group[key]`` for a hyperparameter this optimizer does not have (a clear ``KeyError``)."""
+
+    def __str__(self):
+        return str(self.args[0])
+
+
+class ParamGroup(dict):
+    """A parameter group: a plain dict whose missing keys give an error that says what to do."""
+
+    def __missing__(self, key):
+        have = ", ".join(sorted(k for k in self if k not in ("params", "param_names"))) or "none"
+        hint = ""
+        if key in ("lr", "momentum", "betas"):
+            hint = (
+                f" A torch.optim.lr_scheduler needs {key!r}: give TorchOptimizer a transform made by a factory "
+                "that has one (optim.sgd, optim.adam, ...), not a transform built by hand with optim.chain."
+            )
+        raise MissingHyperparameterError(f"this parameter group has no hyperparameter {key!r} (it has: {have}).{hint}")
+
+
+def _scalar_dtype():
+    # torch keeps 'step' in float32, or float64 when that is the default dtype
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
 class TorchOptimizer(torch.optim.Optimizer):
     """Wrap a :class:`~course_utils.optim.Transform` so that ``loss.backward(); opt.step()`` works.
 
-    >>> opt = TorchOptimizer(model.parameters(), optim.adam(lr=1e-3))   # doctest: +SKIP
+    >>> opt = TorchOptimizer(model.parameters(), optim.adamw(lr=1e-3))          # doctest: +SKIP
+    >>> opt = TorchOptimizer([{"params": weights},                              # doctest: +SKIP
+    ...                       {"params": biases, "weight_decay": 0.0}], optim.adamw(lr=1e-3))
+    >>> scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)  # doctest: +SKIP
 
-    ``zero_grad``, ``step(closure)``, ``state_dict`` and ``load_state_dict`` behave as in
-    torch.optim. The transform's state lives in ``optimizer.transform_state`` (on the
-    parameters' device); all parameters are updated together, so each needs a gradient.
-
-    Hyperparameters live in the transform, not in ``param_groups``: use a schedule from
-    :mod:`course_utils.optim.schedules` as ``lr`` instead of a ``torch.optim.lr_scheduler``, and
-    add parameter groups only before the first step.
+    With a transform made by a factory (``optim.sgd``, ``optim.adam``, ...), the factory's
+    arguments are the ``defaults``; a group's own values override them. A transform built by hand
+    (``optim.chain(...)``) is used as it is for every group, and its groups have no
+    hyperparameters. Either way each parameter's state is ``optimizer.state[p]``.
     """
 
     def __init__(self, params, transform: Transform):
         if not isinstance(transform, Transform):
             raise TypeError(f"transform must be a course_utils.optim.Transform, got {type(transform).__name__}")
-        super().__init__(params, defaults={})
         self.transform = transform
-        self.transform_state = None
+        recipe = transform.recipe
+        self._factory = recipe.factory if recipe is not None and recipe.factory in TORCH_CLASSES else None
+        if self._factory is None:
+            if recipe is not None and _hyperparams_inside(transform):
+                raise TypeError(
+                    "TorchOptimizer keeps the hyperparameters in its param_groups already: pass the factory's "
+                    "transform itself (optim.adam(lr=1e-3)), not an inject_hyperparams one"
+                )
+            defaults = {}
+            self._arguments = ()
+        else:
+            schedules = [k for k, v in recipe.arguments.items() if callable(v) and not isinstance(v, torch.Tensor)]
+            if schedules:
+                raise TypeError(
+                    f"{', '.join(schedules)} is a schedule (a function of the step). TorchOptimizer keeps torch's "
+                    "contract: give it a number and drive it with a torch.optim.lr_scheduler, e.g. "
+                    "LambdaLR(optimizer, lambda epoch: schedule(epoch + 1) / lr)"
+                )
+            self._arguments = tuple(recipe.arguments)
+            defaults = {**recipe.arguments, **TORCH_CLASSES[self._factory][1]}
+        super().__init__(params, defaults)
 
-    def add_param_group(self, param_group):
-        if getattr(self, "transform_state", None) is not None:
-            raise ValueError(
-                "TorchOptimizer cannot take new parameters after its first step: its state was made for the "
-                "old ones. Create a new TorchOptimizer with all parameters instead."
-            )
+    # --- parameter groups --------------------------------------------------------------------
+
+    def _name(self) -> str:
+        return f"optim.{self._factory.__name__}" if self._factory is not None else "this transform"
+
+    def _check_keys(self, group: dict, where: str) -> None:
+        allowed = set(self.defaults) | {"params", "param_names"} | SCHEDULER_KEYS
+        unknown = sorted(k for k in group if k not in allowed)
+        if unknown:
+            have = ", ".join(self.defaults) or "none (it was built by hand)"
+            torch_name = TORCH_CLASSES[self._factory][0] if self._factory is not None else None
+            also = f" It mirrors torch.optim.{torch_name}." if torch_name else ""
+            raise ValueError(f"{where}: unknown hyperparameter(s) {unknown}; {self._name()} has: {have}.{also}")
+
+    def add_param_group(self, param_group: dict) -> None:
+        """As in torch.optim (at any time, also after steps), and unknown keys are an error."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        self._check_keys(param_group, f"parameter group {len(self.param_groups)}")
         super().add_param_group(param_group)
+        group = ParamGroup(self.param_groups[-1])
+        try:
+            self._transform_for(group, len(self.param_groups) - 1)
+        except (TypeError, ValueError):
+            self.param_groups.pop()  # nothing half-added
+            raise
+        self.param_groups[-1] = group
 
-    def _params(self) -> list:
-        return [p for group in self.param_groups for p in group["params"]]
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        self.param_groups = [g if isinstance(g, ParamGroup) else ParamGroup(g) for g in self.param_groups]
+
+    def __getstate__(self):
+        return {**super().__getstate__(), "transform": self.transform, "_factory": self._factory,
+                "_arguments": self._arguments}  # fmt: skip
+
+    def _transform_for(self, group: dict, index: int) -> Transform:
+        """The transform of this group's current hyperparameters (validated by the factory)."""
+        if self._factory is None:
+            return self.transform
+        where = f"parameter group {index}"
+        if group.get("differentiable"):
+            raise ValueError(f"{where}: differentiable=True is not supported (TorchOptimizer steps under no_grad)")
+        if "decoupled_weight_decay" in group and self._factory is adamw and not group["decoupled_weight_decay"]:
+            raise ValueError(f"{where}: AdamW's weight decay is always decoupled; use optim.adam for L2")
+        try:
+            return self._factory(**{name: _plain(group[name], name) for name in self._arguments})
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{where}: {error}") from error
+
+    # --- the step ----------------------------------------------------------------------------
 
     @torch.no_grad()
     def step(self, closure=None):
+        """One update of every parameter that has a gradient, with its group's current values."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        params = self._params()
-        missing = [i for i, p in enumerate(params) if p.grad is None]
-        if len(missing) == len(params):
-            return loss  # nothing was backpropagated: like torch.optim, do nothing
-        if missing:
-            raise ValueError(
-                f"parameters {missing} have no gradient: TorchOptimizer updates all its parameters together, "
-                "so give it only the parameters that take part in the loss"
-            )
-        if any(p.grad.is_sparse for p in params):
-            raise TypeError("TorchOptimizer needs dense gradients (use torch.optim.SparseAdam for sparse ones)")
-        values = [p.detach() for p in params]
-        if self.transform_state is None:
-            self.transform_state = self.transform.init(values)
-        grads = [p.grad for p in params]
-        new_values, self.transform_state = fused_step(self.transform, grads, self.transform_state, values)
-        if new_values is not values:  # the generic path returns new tensors; the fast path wrote in place
-            for p, new in zip(params, new_values, strict=True):
-                p.copy_(new)
+        for index, group in enumerate(self.param_groups):
+            active = [p for p in group["params"] if p.grad is not None]
+            if not active:
+                continue
+            if any(p.grad.is_sparse for p in active):
+                raise TypeError("TorchOptimizer needs dense gradients (use torch.optim.SparseAdam for sparse ones)")
+            if any(p.is_complex() for p in active):
+                raise TypeError(
+                    "TorchOptimizer updates real parameters only; for a complex one, optimize "
+                    "torch.view_as_real(p) as torch.optim does internally"
+                )
+            transform = self._transform_for(group, index)
+            template = _template(transform)
+            batches: dict = {}  # parameters whose states share their scalars (step, ...) are updated together
+            for p in active:
+                state = _decode(transform, template, self.state[p], p)
+                batches.setdefault(_scalars(state), []).append((p, state))
+            for batch in batches.values():
+                params = [p for p, _ in batch]
+                values = [p.detach() for p in params]
+                new_values, new_state = fused_step(
+                    transform, [p.grad for p in params], _stack([s for _, s in batch]), values
+                )
+                if new_values is not values:  # the generic path returns new tensors; the fast path wrote in place
+                    for p, new in zip(params, new_values, strict=True):
+                        p.copy_(new)
+                for i, p in enumerate(params):
+                    _encode(_unstack(new_state, i), self.state[p])
         return loss
 
-    def state_dict(self):
-        # a flat list of tensors and numbers, no classes of ours: torch.load's default
-        # (weights_only=True) accepts it, and load_state_dict rebuilds the structure from init
-        saved = None if self.transform_state is None else [_clone(x) for x in tree_leaves(self.transform_state)]
-        return {
-            "transform_state": saved,
-            "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
-        }
+    # --- checkpoints -------------------------------------------------------------------------
 
-    def load_state_dict(self, state_dict):
-        if set(state_dict) != {"transform_state", "param_groups"}:
-            raise ValueError("not a TorchOptimizer state_dict (expected keys 'transform_state' and 'param_groups')")
-        saved = state_dict["transform_state"]
-        if saved is None:  # saved before the first step
-            self.transform_state = None
-            return
-        values = [p.detach() for p in self._params()]
-        template = self.transform.init(values)
-        if len(tree_leaves(template)) != len(saved):
+    def state_dict(self):
+        """torch's layout (state by parameter index, param_groups with index lists), as a snapshot."""
+        saved = super().state_dict()
+        saved["state"] = {k: {n: _clone(v) for n, v in s.items()} for k, s in saved["state"].items()}
+        return saved
+
+    def load_state_dict(self, state_dict) -> None:
+        """Load a checkpoint of this class or of the matching torch.optim class, after checking it."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        state_dict = state_dict.copy()
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        self._check_loadable(state_dict)
+        hooks, self._optimizer_load_state_dict_pre_hooks = self._optimizer_load_state_dict_pre_hooks, OrderedDict()
+        try:  # torch's loader: maps indices to parameters, casts state to their dtype and device, runs post-hooks
+            super().load_state_dict(state_dict)
+        finally:
+            self._optimizer_load_state_dict_pre_hooks = hooks
+
+    def _check_loadable(self, state_dict) -> None:
+        if "transform_state" in state_dict:
             raise ValueError(
-                f"the saved state has {len(saved)} entries but this optimizer's has {len(tree_leaves(template))}: "
-                "it was saved with another transform or other parameters"
+                "this checkpoint was saved by an older TorchOptimizer (a flat 'transform_state'), whose layout "
+                "cannot be loaded: start from the model weights with a fresh optimizer"
             )
-        device = values[0].device if values else None
-        leaves = iter(saved)
-        self.transform_state = tree_map(lambda _: _to(next(leaves), device), template)
+        if set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(
+                f"not an optimizer state_dict: expected the keys 'state' and 'param_groups', got {sorted(state_dict)}"
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"the checkpoint has {len(saved_groups)} parameter group(s), this optimizer {len(self.param_groups)}"
+            )
+        index_to_param = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {i} of the checkpoint has {len(saved['params'])} parameters, "
+                    f"this optimizer's has {len(group['params'])}"
+                )
+            self._check_keys(saved, f"parameter group {i} of the checkpoint")
+            values = {**self.defaults, **{k: v for k, v in saved.items() if k != "params"}}
+            transform = self._transform_for(values, i)
+            kept = KEPT[self._factory] if self._factory is not None else set(_names(_template(transform)))
+            for index, p in zip(saved["params"], group["params"], strict=True):
+                index_to_param[index] = (p, kept)
+        for index, state in state_dict["state"].items():
+            if index not in index_to_param:
+                raise ValueError(f"the checkpoint has state for parameter {index!r}, which is in none of its groups")
+            p, kept = index_to_param[index]
+            unknown = sorted(set(state) - kept)
+            if unknown:
+                raise ValueError(
+                    f"the state of parameter {index} has {unknown}, which {self._name()} does not keep "
+                    f"(it keeps {sorted(kept)}): the checkpoint was saved by another optimizer"
+                )
+            for name, value in state.items():
+                if name in SCALAR_NAMES or not isinstance(value, torch.Tensor):
+                    continue
+                if tuple(value.shape) != tuple(p.shape):
+                    raise ValueError(
+                        f"the checkpoint's {name!r} of parameter {index} has shape {tuple(value.shape)}, "
+                        f"but the parameter has shape {tuple(p.shape)}: it belongs to another model"
+                    )
+
+
+# --- per-parameter state: torch's names <-> the transform's NamedTuples ------------------------
+
+
+def _hyperparams_inside(transform) -> bool:
+    try:
+        return isinstance(transform.init(torch.empty((), device="meta")), HyperparamsState)
+    except Exception:  # noqa: BLE001 - a transform that cannot init on "meta" is not an injected one
+        return False
+
+
+def _plain(value, name):
+    """A group value as the factory takes it: 1-element tensors become numbers (torch allows them)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must be a number or a 1-element tensor, got shape {tuple(value.shape)}")
+        return value.item()
+    if isinstance(value, (tuple, list)) and is_numeric(value):
+        return tuple(_plain(v, f"{name}[{i}]") for i, v in enumerate(value))
+    if not isinstance(value, (numbers.Number, str, tuple, list, type(None))) and is_numeric(value):
+        raise TypeError(f"{name} must be a number in a TorchOptimizer group, got {type(value).__name__}")
+    return value
+
+
+def _template(transform):
+    """The structure of one parameter's state, made without allocating memory (on torch's "meta" device)."""
+    return transform.init(torch.empty((), device="meta"))
+
+
+def _fields(state):
+    """(field, value, torch name) for a NamedTuple state; unknown classes are named Class.field."""
+    names = STATE_NAMES.get(type(state))
+    for field, value in zip(state._fields, state, strict=True):
+        yield field, value, (names[field] if names is not None else f"{type(state).__name__}.{field}")
+
+
+def _blocks(state):
+    if isinstance(state, ChainState):
+        for s in state:
+            yield from _blocks(s)
+    elif isinstance(state, tuple) and hasattr(state, "_fields"):
+        yield state
+    elif state != ():
+        raise TypeError(
+            f"TorchOptimizer stores states made of NamedTuples (as course_utils' blocks), got {type(state).__name__}"
+        )
+
+
+def _names(template):
+    return [name for block in _blocks(template) for _, value, name in _fields(block) if name and value is not None]
+
+
+def _decode(transform, template, named: dict, p):
+    """The transform's state for parameter ``p`` from ``optimizer.state[p]``."""
+    needed = [name for block in _blocks(template) for _, value, name in _fields(block)
+              if isinstance(value, torch.Tensor) and name not in SCALAR_NAMES]  # fmt: skip
+    if any(named.get(name) is None for name in needed):
+        template = transform.init(p.detach())  # first step (or a new buffer): fresh values from init
+    step = int(named["step"]) if "step" in named else 0
+
+    def block(state):
+        values = []
+        for _, value, name in _fields(state):
+            if name is None:  # counters we do not store: the momentum buffer's, the lr's
+                values.append((1 if "momentum_buffer" in named else 0) if isinstance(state, TraceState) else step)
+            elif named.get(name) is not None and value is not None:
+                saved = named[name]
+                values.append(saved if isinstance(value, torch.Tensor) else type(value)(saved))
+            else:
+                values.append(value)
+        return type(state)(*values)
+
+    def walk(state):
+        if isinstance(state, ChainState):
+            return ChainState(walk(s) for s in state)
+        return block(state) if state != () else state
+
+    return walk(template)
+
+
+def _encode(state, named: dict) -> None:
+    """Write the transform's new state for one parameter into ``optimizer.state[p]``."""
+    for block in _blocks(state):
+        for _, value, name in _fields(block):
+            if name is None or value is None:
+                continue
+            if isinstance(value, torch.Tensor):
+                named[name] = value
+            elif name in SCALAR_NAMES:
+                dtype = _scalar_dtype() if name == "step" else torch.float64
+                old = named.get(name)
+                if isinstance(old, torch.Tensor) and old.dtype == dtype:
+                    old.fill_(value)
+                else:
+                    named[name] = torch.tensor(float(value), dtype=dtype)
+            else:
+                named[name] = value
+
+
+def _scalars(state):
+    """The non-tensor parts of a state (step counts, NAdam's product): parameters with equal ones share a call."""
+    values = [value for block in _blocks(state) for _, value, _ in _fields(block)]
+    return tuple(None if isinstance(value, torch.Tensor) else value for value in values)
+
+
+def _stack(states):
+    """Per-parameter states -> one state over the list of their parameters."""
+    first = states[0]
+    if isinstance(first, ChainState):
+        return ChainState(_stack([s[i] for s in states]) for i in range(len(first)))
+    if isinstance(first, tuple) and hasattr(first, "_fields"):
+        return type(first)(*(_stack([s[i] for s in states]) for i in range(len(first))))
+    if isinstance(first, torch.Tensor):
+        return [s for s in states]
+    return first
+
+
+def _unstack(state, i):
+    if isinstance(state, ChainState):
+        return ChainState(_unstack(s, i) for s in state)
+    if isinstance(state, tuple) and hasattr(state, "_fields"):
+        return type(state)(*(_unstack(s, i) for s in state))
+    if isinstance(state, list):
+        return state[i]
+    return state
 
 
 def _clone(x):
     return x.detach().clone() if isinstance(x, torch.Tensor) else copy.deepcopy(x)
-
-
-def _to(x, device):
-    return x.detach().clone().to(device) if isinstance(x, torch.Tensor) else copy.deepcopy(x)
