@@ -23,8 +23,6 @@ LECTURES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 # lecture that passes while listed fails too (xfail is strict), so it must leave the list.
 PENDING = {
     "01_start_here", "02_gradient_descent", "03_sgd_minibatch", "04_momentum", "05_adagrad", "06_rmsprop",
-    "07_ema_bias_correction", "08_adam", "09_tuning_adam", "10_variants_pitfalls", "11_adam_pytorch_at_scale",
-    "12_capstone",
 }  # fmt: skip
 WIDGET = "application/vnd.jupyter.widget-view+json"
 MIN_DENSITY = 1.9  # PNG pixels per displayed pixel (2 up to rounding of the tight bounding box)
