@@ -21,10 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 # Lectures whose figures are still being reworked (issue 13). Shrink this list to nothing: a
 # lecture that passes while listed fails too (xfail is strict), so it must leave the list.
-PENDING = {
-    "07_ema_bias_correction", "08_adam", "09_tuning_adam", "10_variants_pitfalls", "11_adam_pytorch_at_scale",
-    "12_capstone",
-}  # fmt: skip
+PENDING: set[str] = set()  # lectures still being reworked (strict xfail); none left
 WIDGET = "application/vnd.jupyter.widget-view+json"
 MIN_DENSITY = 1.9  # PNG pixels per displayed pixel (2 up to rounding of the tight bounding box)
 
