@@ -3,7 +3,8 @@
 Optimizer helpers: a fixed heavy-tailed gradient sequence, fed open loop to our optimizers and to
 ``torch.optim`` on every backend (``/work/shared/reference/optimizer-semantics.md``, section 6).
 Tests get them as fixtures (``def test_x(problem, run_ours): ...``): ``problem``, ``run_ours``,
-``run_torch``, ``convert`` and ``assert_like``.
+``run_torch``, ``convert``, ``assert_like``, ``flat``, ``heavy_tailed``, ``default_dtype`` and
+``torch_classes``.
 """
 
 from __future__ import annotations
@@ -150,3 +151,23 @@ def _convert_fixture():
 @pytest.fixture(name="assert_like")
 def _assert_like_fixture():
     return _assert_like
+
+
+@pytest.fixture(name="flat")
+def _flat_fixture():
+    return flat
+
+
+@pytest.fixture(name="heavy_tailed")
+def _heavy_tailed_fixture():
+    return heavy_tailed
+
+
+@pytest.fixture(name="default_dtype")
+def _default_dtype_fixture():
+    return default_dtype
+
+
+@pytest.fixture(name="torch_classes")
+def _torch_classes_fixture():
+    return dict(TORCH_CLASSES)

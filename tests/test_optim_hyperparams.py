@@ -10,10 +10,19 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from optim_helpers import BACKENDS, STRUCTURES, TORCH_CLASSES, convert, default_dtype, flat, problem, run_ours
 
 from course_utils import optim
 from course_utils.optim import HyperparamsState, inject_hyperparams, set_hyperparams
+
+# (library, dtype name): every optimizer must run unchanged on each of them
+BACKENDS = [("numpy", "float64"), ("numpy", "float32"), ("torch", "float64"), ("torch", "float32")]
+
+# parameter trees: leaves are shapes
+STRUCTURES = {
+    "array": (8, 5),
+    "list": [(3, 4), (5,), (2, 3, 2)],
+    "dict": {"w": (3, 4), "b": (5,)},
+}
 
 KWARGS = {  # every numeric hyperparameter away from its default, and a flag where there is one
     "sgd": dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01, nesterov=False),
@@ -37,7 +46,7 @@ NUMERIC = {
 
 @pytest.mark.parametrize("lib,dtype", BACKENDS)
 @pytest.mark.parametrize("name", list(KWARGS))
-def test_injected_factory_updates_exactly_like_the_factory(name, lib, dtype):
+def test_injected_factory_updates_exactly_like_the_factory(name, lib, dtype, problem, convert, run_ours):
     factory = getattr(optim, name)
     params, grads = problem(STRUCTURES["dict"], steps=20)
     params, grads = convert(params, lib, dtype), [convert(g, lib, dtype) for g in grads]
@@ -51,7 +60,7 @@ def test_injected_factory_updates_exactly_like_the_factory(name, lib, dtype):
     assert all(state.hyperparams[k] == v for k, v in KWARGS[name].items() if k in NUMERIC[name])
 
 
-def test_a_schedule_is_evaluated_at_every_step_and_shown_in_the_state():
+def test_a_schedule_is_evaluated_at_every_step_and_shown_in_the_state(problem, run_ours):
     schedule = optim.schedules.cosine_decay(optim.schedules.linear_warmup(0.1, 5), 20)
     params, grads = problem(steps=20)
     opt = inject_hyperparams(optim.adam)(lr=schedule, betas=(0.9, 0.99))
@@ -65,8 +74,8 @@ def test_a_schedule_is_evaluated_at_every_step_and_shown_in_the_state():
         assert state.t == t and state.hyperparams["lr"] == schedule(t)
 
 
-def run_changing(opt, params, grads, changes):
-    """Our side: ``changes[t]`` is applied to the state before update t (0-based)."""
+def run_changing(opt, params, grads, changes, *, flat):
+    """Our side: ``changes[t]`` is applied to the state before update t (0-based); ``flat`` is the fixture."""
     state = opt.init(params)
     path = []
     for t, g in enumerate(grads):
@@ -78,10 +87,11 @@ def run_changing(opt, params, grads, changes):
     return np.stack(path)
 
 
-def run_torch_changing(name, kwargs, params, grads, changes):
+def run_torch_changing(name, kwargs, params, grads, changes, *, torch_classes, default_dtype):
+    """torch's side: the same changes made to ``opt.param_groups[0]`` (the two keywords are the fixtures)."""
     leaves = [torch.tensor(params, requires_grad=True)]
     with default_dtype(torch.float64):
-        opt = getattr(torch.optim, TORCH_CLASSES[name])(leaves, **kwargs)
+        opt = getattr(torch.optim, torch_classes[name])(leaves, **kwargs)
         path = []
         for t, g in enumerate(grads):
             opt.param_groups[0].update(changes.get(t, {}))
@@ -105,7 +115,9 @@ CHANGES = {
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
 @pytest.mark.parametrize("case", list(CHANGES))
-def test_changes_between_steps_act_like_changing_torchs_param_groups(case, lib):
+def test_changes_between_steps_act_like_changing_torchs_param_groups(
+    case, lib, problem, convert, flat, torch_classes, default_dtype
+):
     name, kwargs, changes = CHANGES[case]
     params, grads = problem(steps=14)
     ours = run_changing(
@@ -113,15 +125,18 @@ def test_changes_between_steps_act_like_changing_torchs_param_groups(case, lib):
         convert(params, lib, "float64"),
         [convert(g, lib, "float64") for g in grads],
         changes,
+        flat=flat,
     )
-    theirs = run_torch_changing(name, kwargs, params, grads, changes)
+    theirs = run_torch_changing(
+        name, kwargs, params, grads, changes, torch_classes=torch_classes, default_dtype=default_dtype
+    )
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
-    unchanged = run_changing(inject_hyperparams(getattr(optim, name))(**kwargs), params, grads, {})
+    unchanged = run_changing(inject_hyperparams(getattr(optim, name))(**kwargs), params, grads, {}, flat=flat)
     assert np.abs(unchanged[-1] - ours[-1]).max() > 1e-6  # the change did something
 
 
 @pytest.mark.parametrize("lib,dtype", [("numpy", "float64"), ("torch", "float32")])
-def test_the_state_can_be_saved_and_the_run_continues_identically(lib, dtype):
+def test_the_state_can_be_saved_and_the_run_continues_identically(lib, dtype, problem, convert, run_ours, flat):
     params, grads = problem(steps=12)
     params, grads = convert(params, lib, dtype), [convert(g, lib, dtype) for g in grads]
     opt = inject_hyperparams(optim.sgd)(lr=0.05, momentum=0.9)
@@ -149,7 +164,7 @@ def test_flags_and_static_args_stay_fixed():
     assert "amsgrad" not in state.hyperparams
 
 
-def test_batched_hyperparameters_and_building_blocks():
+def test_batched_hyperparameters_and_building_blocks(run_ours):
     lrs = np.array([[0.1], [0.01]])
     params, grads = np.zeros((2, 3)), [np.ones((2, 3))] * 4
     _, path = run_ours(inject_hyperparams(optim.adam)(lr=lrs), params, grads)

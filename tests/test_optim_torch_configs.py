@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from optim_helpers import TOLERANCES, default_dtype, heavy_tailed
 
 from course_utils import optim
 from course_utils.optim import TorchOptimizer
@@ -27,6 +26,9 @@ from course_utils.optim import TorchOptimizer
 SOURCE = Path(torch.__file__).parent / "testing" / "_internal" / "common_optimizers.py"
 CLASSES = {"adam": "Adam", "adamw": "AdamW", "nadam": "NAdam", "adamax": "Adamax", "adagrad": "Adagrad",
            "rmsprop": "RMSprop", "sgd": "SGD"}  # fmt: skip
+
+# float64: rounding only; float32: observed worst case is about 1/8 of this bound
+TOLERANCES = {"float64": {"rtol": 1e-9, "atol": 1e-12}, "float32": {"rtol": 1e-4, "atol": 1e-5}}
 
 
 def _functions(tree):
@@ -78,7 +80,8 @@ def test_the_configurations_were_found():
     assert sum(1 for c in CONFIGS if c[3]) >= 15
 
 
-def run_both(name, kwargs_source, dtype, device):
+def run_both(name, kwargs_source, dtype, device, heavy_tailed):
+    """Our path and torch's (``heavy_tailed`` is the fixture that makes the gradients)."""
     kwargs = eval(kwargs_source, {"torch": torch})  # a dict literal from torch's own test file
     torch_dtype = getattr(torch, dtype)
     rng = np.random.default_rng(0)
@@ -109,10 +112,10 @@ def ids(config):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", [c for c in CONFIGS if not c[3]], ids=ids)
-def test_torch_optimizer_test_configurations_on_cpu(config, dtype):
+def test_torch_optimizer_test_configurations_on_cpu(config, dtype, default_dtype, heavy_tailed):
     name, kwargs, _, _ = config
     with default_dtype(torch.float64 if dtype == "float64" else torch.float32):  # NAdam's mu_product
-        ours, theirs = run_both(name, kwargs, dtype, "cpu")
+        ours, theirs = run_both(name, kwargs, dtype, "cpu", heavy_tailed)
     torch.testing.assert_close(ours, theirs, **TOLERANCES[dtype])
     assert (ours[-1] - ours[0]).abs().max() > 1e-4  # it moved
 
@@ -121,8 +124,8 @@ def test_torch_optimizer_test_configurations_on_cpu(config, dtype):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", CONFIGS, ids=ids)
-def test_torch_optimizer_test_configurations_on_cuda(config, dtype):
+def test_torch_optimizer_test_configurations_on_cuda(config, dtype, default_dtype, heavy_tailed):
     name, kwargs, _, _ = config
     with default_dtype(torch.float64 if dtype == "float64" else torch.float32):
-        ours, theirs = run_both(name, kwargs, dtype, "cuda")
+        ours, theirs = run_both(name, kwargs, dtype, "cuda", heavy_tailed)
     torch.testing.assert_close(ours, theirs, **TOLERANCES[dtype])

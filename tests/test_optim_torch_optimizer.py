@@ -11,7 +11,6 @@ import io
 
 import pytest
 import torch
-from optim_helpers import default_dtype
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
@@ -186,7 +185,7 @@ GROUPS = {
 
 
 @pytest.mark.parametrize("name", list(GROUPS))
-def test_groups_may_differ_in_any_hyperparameter(name):
+def test_groups_may_differ_in_any_hyperparameter(name, default_dtype):
     factory, torch_name = FACTORIES[name]
     specs = GROUPS[name]
     ours, theirs = twins(shapes=[(3, 2)] * len(specs) + [(2,)] * len(specs))
@@ -246,7 +245,7 @@ def test_changing_a_group_between_steps_is_used_at_the_next_step(name):
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "nadam", "adagrad"])
-def test_parameters_without_gradient_are_skipped_and_keep_their_state(name):
+def test_parameters_without_gradient_are_skipped_and_keep_their_state(name, default_dtype):
     factory, torch_name = FACTORIES[name]
     kwargs = {"momentum": 0.9} if name == "sgd" else {}
     ours, theirs = twins()
@@ -390,7 +389,7 @@ INTERCHANGE = {
 
 @pytest.mark.parametrize("direction", ["torch->ours", "ours->torch"])
 @pytest.mark.parametrize("name", list(INTERCHANGE))
-def test_checkpoints_move_between_torch_optim_and_ours(name, direction):
+def test_checkpoints_move_between_torch_optim_and_ours(name, direction, default_dtype):
     ours_factory, torch_factory = INTERCHANGE[name]
     first, second = (torch_factory, ours_factory) if direction == "torch->ours" else (ours_factory, torch_factory)
     make = lambda maker, ps: TorchOptimizer(ps, maker()) if maker is ours_factory else maker(ps)  # noqa: E731
