@@ -22,15 +22,31 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
 POSTBUILD = ROOT / "postBuild"
-COPY = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-CONTENT", "environment.yml", "postBuild", "course_utils")
+COPY = (
+    "pyproject.toml", "README.md", "LICENSE", "LICENSE-CONTENT", "environment.yml", "requirements.lock", "postBuild",
+    "course_utils",
+)  # fmt: skip
 
 
 def pip_list():
+    """The requirements that environment.yml's pip section installs.
+
+    The section holds pip options: `--constraint requirements.lock` pins versions, and
+    `--editable .` installs the course, that is pyproject.toml's runtime dependencies.
+    """
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     (section,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
-    return section
+    requirements = [line for line in section if not line.startswith("-")]
+    if "--editable ." in section or "-e ." in section:
+        requirements += tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    return requirements
 
 
 def _course_copy(dst: Path) -> Path:

@@ -301,7 +301,10 @@ def write_public_data(dest: Path = PUBLIC_DATA_DIR, only=None) -> list[Path]:
 INSTRUCTOR_ONLY = ("course_utils/instructor", "course_utils/grade.py", "course_utils/assignments.py")
 # Every one of these must exist: a release without its licences may not be redistributed, so a missing file
 # is an error, never a silent skip. LICENSE covers the code (MIT), LICENSE-CONTENT the text and figures (CC BY 4.0).
-RELEASE_FILES = ("pyproject.toml", "environment.yml", "constraints.txt", "requirements.lock", "README.md", "LICENSE", "LICENSE-CONTENT")
+RELEASE_FILES = (
+    "pyproject.toml", "environment.yml", "constraints.txt", "requirements.lock",
+    "README.md", "LICENSE", "LICENSE-CONTENT",
+)  # fmt: skip
 
 
 def _ignore(directory, names):

@@ -22,7 +22,7 @@ import copy
 import inspect
 import numbers
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 
