@@ -5,15 +5,12 @@ Home page and every lecture: every image loads, MathJax typesets the math, the c
 Search finds "bias correction". The kernel-free explorers change their frame when a slider moves.
 """
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 from site_helpers import site_html
 
-from .lab import CHROMIUM, browser_context
+from .lab import CHROMIUM, browser_context, static_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,20 +21,11 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no `playwright install` needed)")
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     html = site_html(tmp_path_factory)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with static_server(html) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,13 @@ The deck is built from the committed notebook (nothing is executed) and served o
 browser is cut off from every other host, so a deck that needed a CDN would fail here.
 """
 
-import functools
-import http.server
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from .lab import CHROMIUM, browser_context
+from .lab import CHROMIUM, browser_context, static_server
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +21,6 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no `playwright install` needed)")
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def deck_url(tmp_path_factory):
     lecture = LECTURE if LECTURE.exists() else sorted((ROOT / "notebooks").glob("*.ipynb"))[0]
@@ -36,11 +28,8 @@ def deck_url(tmp_path_factory):
     cmd = [sys.executable, str(ROOT / "tools" / "build_slides.py"), "--out", str(out), str(lecture)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/{lecture.stem}.slides.html"
-    httpd.shutdown()
-    httpd.server_close()
+    with static_server(out) as url:
+        yield f"{url}/{lecture.stem}.slides.html"
 
 
 STATE = """
