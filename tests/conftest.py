@@ -34,6 +34,7 @@ TORCH_CLASSES = {
     "adamw": "AdamW",
     "nadam": "NAdam",
     "adamax": "Adamax",
+    "radam": "RAdam",
 }
 
 

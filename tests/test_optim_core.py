@@ -10,7 +10,7 @@ from course_utils import optim
 from course_utils.optim import schedules
 from course_utils.tree import tree_leaves
 
-FACTORIES = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax"]
+FACTORIES = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax", "radam"]
 
 
 # --- chain and apply_updates -------------------------------------------------------------------
@@ -269,6 +269,12 @@ BATCHED = {
         "eps": pick([1e-8, 1e-3, 1e-6], k),
         "weight_decay": pick([0.0, 0.1, 0.01], k),
     },
+    "radam": lambda k: {  # beta2 = 0.5 is never rectified (rho_inf = 3 <= 5), the others from step 6 on
+        "lr": pick([0.01, 0.05, 0.1], k),
+        "betas": (pick([0.9, 0.5, 0.0], k), pick([0.999, 0.9, 0.5], k)),
+        "eps": pick([1e-8, 1e-3, 1e-6], k),
+        "weight_decay": pick([0.0, 0.1, 0.01], k),
+    },
     "adam-step_decay": lambda k: {"lr": schedules.step_decay(pick([0.01, 0.05, 0.1], k), step_size=7, gamma=0.5)},
     "sgd-warmup_cosine": lambda k: {
         "lr": schedules.linear_warmup(schedules.cosine_decay(pick([0.01, 0.05, 0.1], k), total_steps=40), 10),
@@ -321,6 +327,7 @@ ALL_OPTIONS = {
     "adamw": {"lr": 0.05, "amsgrad": True, "maximize": True},
     "nadam": {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
     "adamax": {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
+    "radam": {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
 }
 
 

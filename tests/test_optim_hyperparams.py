@@ -32,6 +32,7 @@ KWARGS = {  # every numeric hyperparameter away from its default, and a flag whe
     "adamw": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
     "nadam": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01, momentum_decay=0.01),
     "adamax": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01),
+    "radam": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01, decoupled_weight_decay=True),
 }
 NUMERIC = {
     "sgd": {"lr", "momentum", "dampening", "weight_decay"},
@@ -41,6 +42,7 @@ NUMERIC = {
     "adamw": {"lr", "betas", "eps", "weight_decay"},
     "nadam": {"lr", "betas", "eps", "weight_decay", "momentum_decay"},
     "adamax": {"lr", "betas", "eps", "weight_decay"},
+    "radam": {"lr", "betas", "eps", "weight_decay"},
 }
 
 
@@ -110,6 +112,7 @@ CHANGES = {
     "sgd momentum goes": ("sgd", dict(lr=0.05, momentum=0.9), {4: {"momentum": 0.0}, 8: {"lr": 0.01}}),
     "rmsprop alpha": ("rmsprop", dict(lr=0.01), {5: {"alpha": 0.5, "lr": 0.02}}),
     "nadam momentum_decay": ("nadam", dict(lr=0.01), {5: {"momentum_decay": 0.1}}),
+    "radam betas": ("radam", dict(lr=0.01), {7: {"betas": (0.8, 0.99), "lr": 0.05}}),
 }
 
 

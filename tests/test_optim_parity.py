@@ -55,6 +55,8 @@ CONFIGS = [
     ("adamax", {"lr": 0.05}),
     ("adamax", {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
     ("adamax", {"lr": 0.05, "maximize": True}),
+    ("radam", {"lr": 0.05}),
+    ("radam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
 ]
 
 # one configuration per factory that uses the parameters themselves (weight decay)
@@ -66,6 +68,7 @@ TREE_CONFIGS = [
     ("adamw", {"lr": 0.05, "weight_decay": 0.1}),
     ("nadam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("adamax", {"lr": 0.05, "weight_decay": 0.1}),
+    ("radam", {"lr": 0.05, "weight_decay": 0.1}),
 ]
 
 needs_cuda = pytest.mark.skipif(

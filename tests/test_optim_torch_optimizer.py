@@ -46,6 +46,7 @@ FACTORIES = {
     "adamw": (optim.adamw, "AdamW"),
     "nadam": (optim.nadam, "NAdam"),
     "adamax": (optim.adamax, "Adamax"),
+    "radam": (optim.radam, "RAdam"),
 }
 
 
@@ -181,6 +182,8 @@ GROUPS = {
               dict(lr=0.003, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)],
     "adamax": [dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6),
                dict(lr=0.003, weight_decay=0.1, maximize=True)],
+    "radam": [dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6),
+              dict(lr=0.003, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)],
 }  # fmt: skip
 
 
@@ -384,6 +387,7 @@ INTERCHANGE = {
         lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
     ),
     "adamax": (lambda: optim.adamax(lr=1e-2), lambda ps: torch.optim.Adamax(ps, lr=1e-2)),
+    "radam": (lambda: optim.radam(lr=1e-2), lambda ps: torch.optim.RAdam(ps, lr=1e-2)),
 }
 
 

@@ -4,8 +4,9 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 (momentum), :func:`scale_by_adagrad`, :func:`scale_by_rms`, :func:`scale_by_adam`,
 :func:`scale_by_nadam`, :func:`scale_by_adamax`, :func:`add_decayed_weights`, and
 :mod:`schedules`. Factories with torch.optim's names: :func:`sgd`, :func:`adagrad`,
-:func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. Hyperparameters as
-state: :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
+:func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. After Adam, one
+module each (transform and factory): :func:`radam`. Hyperparameters as state:
+:func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
 from . import schedules
@@ -17,6 +18,7 @@ from .ema import bias_correction, debias, ema
 from .fused import step
 from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyperparams
 from .momentum import TraceState, trace
+from .radam import RAdamState, radam, scale_by_radam
 from .step_size import CountState, negate, scale_by_lr
 from .weight_decay import add_decayed_weights
 
@@ -26,6 +28,8 @@ __all__ = [
     "add_decayed_weights", "apply_updates", "bias_correction", "chain", "debias", "ema", "inject_hyperparams",
     "nadam", "negate", "rms_denominator", "rmsprop", "scale_by_adagrad", "scale_by_adam", "scale_by_adamax",
     "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "set_hyperparams", "sgd", "step", "trace",
+    # after Adam
+    "RAdamState", "radam", "scale_by_radam",
 ]  # fmt: skip
 
 

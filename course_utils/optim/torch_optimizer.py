@@ -33,6 +33,7 @@ from .core import ChainState, Transform
 from .fused import step as fused_step
 from .hyperparams import HyperparamsState, is_numeric
 from .momentum import TraceState
+from .radam import RAdamState, radam
 from .step_size import CountState
 
 # For each factory: the torch.optim class it mirrors, and that class's switches. The switches
@@ -50,6 +51,7 @@ TORCH_CLASSES = {
                       "decoupled_weight_decay": True}),
     nadam: ("NAdam", {"foreach": None, "capturable": False, "differentiable": False}),
     adamax: ("Adamax", {"foreach": None, "capturable": False, "differentiable": False}),
+    radam: ("RAdam", {"foreach": None, "capturable": False, "differentiable": False}),
 }  # fmt: skip
 
 # torch's name for each field of our states; None: not stored (recomputed, see _decode)
@@ -57,6 +59,7 @@ STATE_NAMES = {
     AdamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     NadamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"},
     AdamaxState: {"t": "step", "m": "exp_avg", "u": "exp_inf"},
+    RAdamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq"},
     AdagradState: {"t": "step", "s": "sum"},
     RMSState: {"t": "step", "v": "square_avg", "g_avg": "grad_avg"},
     TraceState: {"t": None, "b": "momentum_buffer"},
@@ -72,6 +75,7 @@ KEPT = {
     adamw: {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
     nadam: {"step", "exp_avg", "exp_avg_sq", "mu_product"},
     adamax: {"step", "exp_avg", "exp_inf"},
+    radam: {"step", "exp_avg", "exp_avg_sq"},
 }
 
 # what torch's schedulers write into param_groups for their own bookkeeping
