@@ -101,3 +101,38 @@ def broadcast_to(x, shape):
     if is_torch(x):
         return x.expand(*shape).clone()
     return np.broadcast_to(x, shape).copy()
+
+
+# --- used by the optimizers after Adam (course_utils.optim.adafactor, lion, muon, ...) ----------
+
+
+def mean(x, axis=None, keepdims=False):
+    """The mean over ``axis`` (all entries when None); NumPy's keyword names work in torch too."""
+    if axis is None:
+        return x.mean()
+    return x.mean(axis=axis, keepdims=keepdims)
+
+
+def clamp_min(x, low):
+    """``max(x, low)`` element-wise, for a number ``low``."""
+    return x.clamp(min=low) if is_torch(x) else np.maximum(x, low)
+
+
+def sign(x):
+    """-1, 0 or +1 element-wise (0 stays 0), in the dtype of ``x``."""
+    return x.sign() if is_torch(x) else np.sign(x)
+
+
+def machine_eps(x) -> float:
+    """The machine epsilon of ``x``'s dtype (2**-23 for float32, 2**-52 for float64)."""
+    if is_torch(x):
+        import torch
+
+        return torch.finfo(x.dtype).eps
+    return float(np.finfo(x.dtype).eps)
+
+
+def rms(x) -> float:
+    r"""The root mean square :math:`\sqrt{\frac1n\sum x_i^2}` of all entries, as a Python float."""
+    n = x.numel() if is_torch(x) else x.size
+    return float(to_numpy(sqrt((x * x).sum()))) / n**0.5 if n else 0.0

@@ -35,6 +35,7 @@ TORCH_CLASSES = {
     "nadam": "NAdam",
     "adamax": "Adamax",
     "radam": "RAdam",
+    "adafactor": "Adafactor",
 }
 
 

@@ -33,6 +33,7 @@ KWARGS = {  # every numeric hyperparameter away from its default, and a flag whe
     "nadam": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01, momentum_decay=0.01),
     "adamax": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01),
     "radam": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01, decoupled_weight_decay=True),
+    "adafactor": dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=1.5, weight_decay=0.01),
 }
 NUMERIC = {
     "sgd": {"lr", "momentum", "dampening", "weight_decay"},
@@ -43,6 +44,7 @@ NUMERIC = {
     "nadam": {"lr", "betas", "eps", "weight_decay", "momentum_decay"},
     "adamax": {"lr", "betas", "eps", "weight_decay"},
     "radam": {"lr", "betas", "eps", "weight_decay"},
+    "adafactor": {"lr", "beta2_decay", "eps", "d", "weight_decay"},
 }
 
 

@@ -25,7 +25,8 @@ from course_utils.optim import TorchOptimizer
 
 SOURCE = Path(torch.__file__).parent / "testing" / "_internal" / "common_optimizers.py"
 CLASSES = {"adam": "Adam", "adamw": "AdamW", "nadam": "NAdam", "adamax": "Adamax", "adagrad": "Adagrad",
-           "rmsprop": "RMSprop", "sgd": "SGD", "radam": "RAdam"}  # fmt: skip
+           "rmsprop": "RMSprop", "sgd": "SGD", "radam": "RAdam",
+           "adafactor": "Adafactor"}  # fmt: skip
 
 # float64: rounding only; float32: observed worst case is about 1/8 of this bound
 TOLERANCES = {"float64": {"rtol": 1e-9, "atol": 1e-12}, "float32": {"rtol": 1e-4, "atol": 1e-5}}

@@ -47,6 +47,7 @@ FACTORIES = {
     "nadam": (optim.nadam, "NAdam"),
     "adamax": (optim.adamax, "Adamax"),
     "radam": (optim.radam, "RAdam"),
+    "adafactor": (optim.adafactor, "Adafactor"),
 }
 
 
@@ -184,6 +185,8 @@ GROUPS = {
                dict(lr=0.003, weight_decay=0.1, maximize=True)],
     "radam": [dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6),
               dict(lr=0.003, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)],
+    "adafactor": [dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=1.5),
+                  dict(lr=0.003, weight_decay=0.1, maximize=True)],
 }  # fmt: skip
 
 
@@ -388,6 +391,7 @@ INTERCHANGE = {
     ),
     "adamax": (lambda: optim.adamax(lr=1e-2), lambda ps: torch.optim.Adamax(ps, lr=1e-2)),
     "radam": (lambda: optim.radam(lr=1e-2), lambda ps: torch.optim.RAdam(ps, lr=1e-2)),
+    "adafactor": (lambda: optim.adafactor(lr=0.05), lambda ps: torch.optim.Adafactor(ps, lr=0.05)),
 }
 
 

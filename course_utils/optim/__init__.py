@@ -5,11 +5,20 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 :func:`scale_by_nadam`, :func:`scale_by_adamax`, :func:`add_decayed_weights`, and
 :mod:`schedules`. Factories with torch.optim's names: :func:`sgd`, :func:`adagrad`,
 :func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. After Adam, one
-module each (transform and factory): :func:`radam`. Hyperparameters as state:
+module each (transform and factory): :func:`radam`, :func:`adafactor`. Hyperparameters as state:
 :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
 from . import schedules
+from .adafactor import (
+    FactoredState,
+    adafactor,
+    clip_by_block_rms,
+    decay_weights_by_lr,
+    scale_by_factored_rms,
+    scale_by_param_scale,
+    scale_by_relative_lr,
+)
 from .adam import AdamaxState, AdamState, NadamState, scale_by_adam, scale_by_adamax, scale_by_nadam
 from .adaptive import AdagradState, RMSState, rms_denominator, scale_by_adagrad, scale_by_rms
 from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
@@ -30,6 +39,8 @@ __all__ = [
     "scale_by_lr", "scale_by_nadam", "scale_by_rms", "schedules", "set_hyperparams", "sgd", "step", "trace",
     # after Adam
     "RAdamState", "radam", "scale_by_radam",
+    "FactoredState", "adafactor", "clip_by_block_rms", "decay_weights_by_lr", "scale_by_factored_rms",
+    "scale_by_param_scale", "scale_by_relative_lr",
 ]  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
+from .adafactor import FactoredState, adafactor
 from .adam import AdamaxState, AdamState, NadamState
 from .adaptive import AdagradState, RMSState
 from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
@@ -52,6 +53,7 @@ TORCH_CLASSES = {
     nadam: ("NAdam", {"foreach": None, "capturable": False, "differentiable": False}),
     adamax: ("Adamax", {"foreach": None, "capturable": False, "differentiable": False}),
     radam: ("RAdam", {"foreach": None, "capturable": False, "differentiable": False}),
+    adafactor: ("Adafactor", {"foreach": None}),
 }  # fmt: skip
 
 # torch's name for each field of our states; None: not stored (recomputed, see _decode)
@@ -60,6 +62,7 @@ STATE_NAMES = {
     NadamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"},
     AdamaxState: {"t": "step", "m": "exp_avg", "u": "exp_inf"},
     RAdamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq"},
+    FactoredState: {"t": "step", "row_var": "row_var", "col_var": "col_var", "variance": "variance"},
     AdagradState: {"t": "step", "s": "sum"},
     RMSState: {"t": "step", "v": "square_avg", "g_avg": "grad_avg"},
     TraceState: {"t": None, "b": "momentum_buffer"},
@@ -76,6 +79,7 @@ KEPT = {
     nadam: {"step", "exp_avg", "exp_avg_sq", "mu_product"},
     adamax: {"step", "exp_avg", "exp_inf"},
     radam: {"step", "exp_avg", "exp_avg_sq"},
+    adafactor: {"step", "row_var", "col_var", "variance"},
 }
 
 # what torch's schedulers write into param_groups for their own bookkeeping
@@ -254,10 +258,13 @@ class TorchOptimizer(torch.optim.Optimizer):
                 )
             plans.append((active, self._transform_for(group, index)))
         for active, transform in plans:
-            template = _template(transform)
+            templates: dict = {}  # the state's layout may depend on the shape (Adafactor factors matrices)
             batches: dict = {}  # parameters whose states share their scalars (step, ...) are updated together
             for p in active:
-                state = _decode(transform, template, self.state[p], p)
+                key = (tuple(p.shape), p.dtype)
+                if key not in templates:
+                    templates[key] = _template(transform, p)
+                state = _decode(transform, templates[key], self.state[p], p)
                 batches.setdefault(_scalars(state), []).append((p, state))
             for batch in batches.values():
                 params = [p for p, _ in batch]
@@ -329,18 +336,20 @@ class TorchOptimizer(torch.optim.Optimizer):
             self._check_keys(saved, f"parameter group {i} of the checkpoint")
             values = {**_torch_defaults(self._factory), **{k: v for k, v in saved.items() if k != "params"}}
             transform = self._transform_for(values, i)
-            template = _template(transform)
-            kept = KEPT[self._factory] if self._factory is not None else set(_names(template))
-            blocks = [[name for _, value, name in _fields(block) if name and value is not None]
-                      for block in _blocks(template)]  # fmt: skip
             for index, p in zip(saved["params"], group["params"], strict=True):
-                index_to_param[index] = (p, kept, blocks)
+                template = _template(transform, p)
+                kept = KEPT[self._factory] if self._factory is not None else set(_names(template))
+                blocks = [[name for _, value, name in _fields(block) if name and value is not None]
+                          for block in _blocks(template)]  # fmt: skip
+                shapes = {name: tuple(value.shape) for block in _blocks(template)
+                          for _, value, name in _fields(block) if isinstance(value, torch.Tensor)}  # fmt: skip
+                index_to_param[index] = (p, kept, blocks, shapes)
         for index, state in state_dict["state"].items():
             if index not in index_to_param:
                 raise ValueError(f"the checkpoint has state for parameter {index!r}, which is in none of its groups")
             if not isinstance(state, dict):
                 raise ValueError(f"the state of parameter {index} must be a dict, got {type(state).__name__}")
-            p, kept, blocks = index_to_param[index]
+            p, kept, blocks, shapes = index_to_param[index]
             present = {name for name, value in state.items() if value is not None}
             for names in blocks:  # a block's state is all there or not at all (torch's step would fail)
                 missing = [name for name in names if name not in present]
@@ -367,10 +376,12 @@ class TorchOptimizer(torch.optim.Optimizer):
                     )
                 if name in SCALAR_NAMES or not isinstance(value, torch.Tensor):
                     continue
-                if tuple(value.shape) != tuple(p.shape):
+                expected = shapes.get(name, tuple(p.shape))
+                if tuple(value.shape) != expected:
                     raise ValueError(
                         f"the checkpoint's {name!r} of parameter {index} has shape {tuple(value.shape)}, "
-                        f"but the parameter has shape {tuple(p.shape)}: it belongs to another model"
+                        f"but the parameter has shape {tuple(p.shape)} (so {name!r} must have shape {expected}): "
+                        "it belongs to another model"
                     )
 
 
@@ -427,9 +438,15 @@ def _plain(value, name):
     return value
 
 
-def _template(transform):
-    """The structure of one parameter's state, made without allocating memory (on torch's "meta" device)."""
-    return transform.init(torch.empty((), device="meta"))
+def _template(transform, p=None):
+    """The structure of one parameter's state, made without allocating memory (on torch's "meta" device).
+
+    Made for ``p``'s shape and dtype when given: some states differ by shape (Adafactor keeps row
+    and column statistics for matrices, the full second moment for vectors).
+    """
+    if p is None:
+        return transform.init(torch.empty((), device="meta"))
+    return transform.init(torch.empty(p.shape, dtype=p.dtype, device="meta"))
 
 
 def _fields(state):
@@ -505,7 +522,8 @@ def _encode(state, named: dict) -> None:
 def _scalars(state):
     """The non-tensor parts of a state (step counts, NAdam's product): parameters with equal ones share a call."""
     values = [value for block in _blocks(state) for _, value, _ in _fields(block)]
-    return tuple(None if isinstance(value, torch.Tensor) else value for value in values)
+    # a tensor field and an absent (None) one must not share a batch: _stack keeps the first's kind
+    return tuple("tensor" if isinstance(value, torch.Tensor) else value for value in values)
 
 
 def _stack(states):
@@ -517,6 +535,8 @@ def _stack(states):
         return type(first)(*(_stack([s[i] for s in states]) for i in range(len(first))))
     if isinstance(first, torch.Tensor):
         return [s for s in states]
+    if first is None:  # a leaf the block keeps nothing for (Adafactor's row_var of a vector): one None per parameter
+        return [None] * len(states)
     return first
 
 
