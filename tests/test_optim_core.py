@@ -10,7 +10,7 @@ from course_utils import optim
 from course_utils.optim import schedules
 from course_utils.tree import tree_leaves
 
-FACTORIES = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax", "radam"]
+FACTORIES = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax", "radam", "lion", "adabelief"]
 
 
 # --- chain and apply_updates -------------------------------------------------------------------
@@ -275,6 +275,17 @@ BATCHED = {
         "eps": pick([1e-8, 1e-3, 1e-6], k),
         "weight_decay": pick([0.0, 0.1, 0.01], k),
     },
+    "lion": lambda k: {
+        "lr": pick([0.01, 0.05, 0.1], k),
+        "betas": (pick([0.9, 0.5, 0.0], k), pick([0.99, 0.9, 0.5], k)),
+        "weight_decay": pick([0.0, 0.1, 0.01], k),
+    },
+    "adabelief": lambda k: {  # beta1 = 0 would make g - m_t = 0 and s_t = eps alone: steps of g / eps
+        "lr": pick([0.01, 0.05, 0.1], k),
+        "betas": (pick([0.9, 0.5, 0.8], k), pick([0.999, 0.9, 0.99], k)),
+        "eps": pick([1e-16, 1e-3, 1e-8], k),
+        "weight_decay": pick([0.0, 0.1, 0.01], k),
+    },
     "adam-step_decay": lambda k: {"lr": schedules.step_decay(pick([0.01, 0.05, 0.1], k), step_size=7, gamma=0.5)},
     "sgd-warmup_cosine": lambda k: {
         "lr": schedules.linear_warmup(schedules.cosine_decay(pick([0.01, 0.05, 0.1], k), total_steps=40), 10),
@@ -328,6 +339,8 @@ ALL_OPTIONS = {
     "nadam": {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
     "adamax": {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
     "radam": {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
+    "lion": {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1, "maximize": True},
+    "adabelief": {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
 }
 
 

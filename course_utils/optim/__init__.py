@@ -5,11 +5,13 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 :func:`scale_by_nadam`, :func:`scale_by_adamax`, :func:`add_decayed_weights`, and
 :mod:`schedules`. Factories with torch.optim's names: :func:`sgd`, :func:`adagrad`,
 :func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. After Adam, one
-module each (transform and factory): :func:`radam`, :func:`adafactor`. Hyperparameters as state:
+module each (transform and factory): :func:`radam`, :func:`adafactor`, :func:`lion`,
+:func:`adabelief`. Hyperparameters as state:
 :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
 from . import schedules
+from .adabelief import AdaBeliefState, adabelief, scale_by_belief
 from .adafactor import (
     FactoredState,
     adafactor,
@@ -26,6 +28,7 @@ from .core import ChainState, Transform, apply_updates, chain
 from .ema import bias_correction, debias, ema
 from .fused import step
 from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyperparams
+from .lion import LionState, lion, scale_by_lion
 from .momentum import TraceState, trace
 from .radam import RAdamState, radam, scale_by_radam
 from .step_size import CountState, negate, scale_by_lr
@@ -41,6 +44,7 @@ __all__ = [
     "RAdamState", "radam", "scale_by_radam",
     "FactoredState", "adafactor", "clip_by_block_rms", "decay_weights_by_lr", "scale_by_factored_rms",
     "scale_by_param_scale", "scale_by_relative_lr",
+    "LionState", "lion", "scale_by_lion", "AdaBeliefState", "adabelief", "scale_by_belief",
 ]  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
+from .adabelief import AdaBeliefState, adabelief
 from .adafactor import FactoredState, adafactor
 from .adam import AdamaxState, AdamState, NadamState
 from .adaptive import AdagradState, RMSState
@@ -33,6 +34,7 @@ from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
 from .core import ChainState, Transform
 from .fused import step as fused_step
 from .hyperparams import HyperparamsState, is_numeric
+from .lion import LionState, lion
 from .momentum import TraceState
 from .radam import RAdamState, radam
 from .step_size import CountState
@@ -54,6 +56,9 @@ TORCH_CLASSES = {
     adamax: ("Adamax", {"foreach": None, "capturable": False, "differentiable": False}),
     radam: ("RAdam", {"foreach": None, "capturable": False, "differentiable": False}),
     adafactor: ("Adafactor", {"foreach": None}),
+    # no torch.optim class: no switches, and the state names of the authors' PyTorch code
+    lion: (None, {}),
+    adabelief: (None, {}),
 }  # fmt: skip
 
 # torch's name for each field of our states; None: not stored (recomputed, see _decode)
@@ -63,6 +68,8 @@ STATE_NAMES = {
     AdamaxState: {"t": "step", "m": "exp_avg", "u": "exp_inf"},
     RAdamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq"},
     FactoredState: {"t": "step", "row_var": "row_var", "col_var": "col_var", "variance": "variance"},
+    LionState: {"t": "step", "m": "exp_avg"},
+    AdaBeliefState: {"t": "step", "m": "exp_avg", "s": "exp_avg_var"},
     AdagradState: {"t": "step", "s": "sum"},
     RMSState: {"t": "step", "v": "square_avg", "g_avg": "grad_avg"},
     TraceState: {"t": None, "b": "momentum_buffer"},
@@ -80,6 +87,8 @@ KEPT = {
     adamax: {"step", "exp_avg", "exp_inf"},
     radam: {"step", "exp_avg", "exp_avg_sq"},
     adafactor: {"step", "row_var", "col_var", "variance"},
+    lion: {"step", "exp_avg"},
+    adabelief: {"step", "exp_avg", "exp_avg_var"},
 }
 
 # what torch's schedulers write into param_groups for their own bookkeeping
