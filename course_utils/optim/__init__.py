@@ -6,11 +6,12 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 :mod:`schedules`. Factories with torch.optim's names: :func:`sgd`, :func:`adagrad`,
 :func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. After Adam, one
 module each (transform and factory): :func:`radam`, :func:`adafactor`, :func:`lion`,
-:func:`adabelief`. Hyperparameters as state:
+:func:`adabelief`, :func:`schedule_free_adamw` (evaluate at
+:func:`schedule_free.eval_params`). Hyperparameters as state:
 :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
-from . import schedules
+from . import schedule_free, schedules
 from .adabelief import AdaBeliefState, adabelief, scale_by_belief
 from .adafactor import (
     FactoredState,
@@ -31,6 +32,7 @@ from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyper
 from .lion import LionState, lion, scale_by_lion
 from .momentum import TraceState, trace
 from .radam import RAdamState, radam, scale_by_radam
+from .schedule_free import ScheduleFreeState, scale_by_schedule_free_adamw, schedule_free_adamw
 from .step_size import CountState, negate, scale_by_lr
 from .weight_decay import add_decayed_weights
 
@@ -45,6 +47,7 @@ __all__ = [
     "FactoredState", "adafactor", "clip_by_block_rms", "decay_weights_by_lr", "scale_by_factored_rms",
     "scale_by_param_scale", "scale_by_relative_lr",
     "LionState", "lion", "scale_by_lion", "AdaBeliefState", "adabelief", "scale_by_belief",
+    "ScheduleFreeState", "scale_by_schedule_free_adamw", "schedule_free", "schedule_free_adamw",
 ]  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from .hyperparams import HyperparamsState, is_numeric
 from .lion import LionState, lion
 from .momentum import TraceState
 from .radam import RAdamState, radam
+from .schedule_free import ScheduleFreeState, schedule_free_adamw
 from .step_size import CountState
 
 # For each factory: the torch.optim class it mirrors, and that class's switches. The switches
@@ -59,6 +60,7 @@ TORCH_CLASSES = {
     # no torch.optim class: no switches, and the state names of the authors' PyTorch code
     lion: (None, {}),
     adabelief: (None, {}),
+    schedule_free_adamw: (None, {}),
 }  # fmt: skip
 
 # torch's name for each field of our states; None: not stored (recomputed, see _decode)
@@ -70,6 +72,14 @@ STATE_NAMES = {
     FactoredState: {"t": "step", "row_var": "row_var", "col_var": "col_var", "variance": "variance"},
     LionState: {"t": "step", "m": "exp_avg"},
     AdaBeliefState: {"t": "step", "m": "exp_avg", "s": "exp_avg_var"},
+    ScheduleFreeState: {
+        "t": "step",
+        "z": "z",
+        "x": "x",
+        "v": "exp_avg_sq",
+        "lr_max": "lr_max",
+        "weight_sum": "weight_sum",
+    },
     AdagradState: {"t": "step", "s": "sum"},
     RMSState: {"t": "step", "v": "square_avg", "g_avg": "grad_avg"},
     TraceState: {"t": None, "b": "momentum_buffer"},
@@ -89,11 +99,12 @@ KEPT = {
     adafactor: {"step", "row_var", "col_var", "variance"},
     lion: {"step", "exp_avg"},
     adabelief: {"step", "exp_avg", "exp_avg_var"},
+    schedule_free_adamw: {"step", "z", "x", "exp_avg_sq", "lr_max", "weight_sum"},
 }
 
 # what torch's schedulers write into param_groups for their own bookkeeping
 SCHEDULER_KEYS = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "swa_lr"}
-SCALAR_NAMES = {"step", "mu_product"}
+SCALAR_NAMES = {"step", "mu_product", "lr_max", "weight_sum"}
 
 
 class MissingHyperparameterError(KeyError):
