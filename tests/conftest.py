@@ -36,6 +36,7 @@ TORCH_CLASSES = {
     "adamax": "Adamax",
     "radam": "RAdam",
     "adafactor": "Adafactor",
+    "muon": "Muon",
 }
 
 

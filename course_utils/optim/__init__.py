@@ -7,7 +7,7 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 :func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. After Adam, one
 module each (transform and factory): :func:`radam`, :func:`adafactor`, :func:`lion`,
 :func:`adabelief`, :func:`schedule_free_adamw` (evaluate at
-:func:`schedule_free.eval_params`). Hyperparameters as state:
+:func:`schedule_free.eval_params`), :func:`muon` (2-D parameters). Hyperparameters as state:
 :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
@@ -31,6 +31,7 @@ from .fused import step
 from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyperparams
 from .lion import LionState, lion, scale_by_lion
 from .momentum import TraceState, trace
+from .muon import MomentumState, ema_momentum, muon, newton_schulz, orthogonalize
 from .radam import RAdamState, radam, scale_by_radam
 from .schedule_free import ScheduleFreeState, scale_by_schedule_free_adamw, schedule_free_adamw
 from .step_size import CountState, negate, scale_by_lr
@@ -48,6 +49,7 @@ __all__ = [
     "scale_by_param_scale", "scale_by_relative_lr",
     "LionState", "lion", "scale_by_lion", "AdaBeliefState", "adabelief", "scale_by_belief",
     "ScheduleFreeState", "scale_by_schedule_free_adamw", "schedule_free", "schedule_free_adamw",
+    "MomentumState", "ema_momentum", "muon", "newton_schulz", "orthogonalize",
 ]  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from .fused import step as fused_step
 from .hyperparams import HyperparamsState, is_numeric
 from .lion import LionState, lion
 from .momentum import TraceState
+from .muon import MomentumState, muon
 from .radam import RAdamState, radam
 from .schedule_free import ScheduleFreeState, schedule_free_adamw
 from .step_size import CountState
@@ -57,6 +58,7 @@ TORCH_CLASSES = {
     adamax: ("Adamax", {"foreach": None, "capturable": False, "differentiable": False}),
     radam: ("RAdam", {"foreach": None, "capturable": False, "differentiable": False}),
     adafactor: ("Adafactor", {"foreach": None}),
+    muon: ("Muon", {}),
     # no torch.optim class: no switches, and the state names of the authors' PyTorch code
     lion: (None, {}),
     adabelief: (None, {}),
@@ -71,6 +73,7 @@ STATE_NAMES = {
     RAdamState: {"t": "step", "m": "exp_avg", "v": "exp_avg_sq"},
     FactoredState: {"t": "step", "row_var": "row_var", "col_var": "col_var", "variance": "variance"},
     LionState: {"t": "step", "m": "exp_avg"},
+    MomentumState: {"t": None, "b": "momentum_buffer"},
     AdaBeliefState: {"t": "step", "m": "exp_avg", "s": "exp_avg_var"},
     ScheduleFreeState: {
         "t": "step",
@@ -98,6 +101,7 @@ KEPT = {
     radam: {"step", "exp_avg", "exp_avg_sq"},
     adafactor: {"step", "row_var", "col_var", "variance"},
     lion: {"step", "exp_avg"},
+    muon: {"momentum_buffer"},
     adabelief: {"step", "exp_avg", "exp_avg_var"},
     schedule_free_adamw: {"step", "z", "x", "exp_avg_sq", "lr_max", "weight_sum"},
 }
@@ -215,7 +219,9 @@ class TorchOptimizer(torch.optim.Optimizer):
         super().add_param_group(param_group)
         group = ParamGroup(self.param_groups[-1])
         try:
-            self._transform_for(group, len(self.param_groups) - 1)
+            transform = self._transform_for(group, len(self.param_groups) - 1)
+            for p in group["params"]:  # a parameter the transform cannot take (Muon: not 2-D) is refused now
+                _template(transform, p)
         except (TypeError, ValueError):
             self.param_groups.pop()  # nothing half-added
             raise
