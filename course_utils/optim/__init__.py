@@ -7,11 +7,12 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 :func:`rmsprop`, :func:`adam`, :func:`adamw`, :func:`nadam`, :func:`adamax`. After Adam, one
 module each (transform and factory): :func:`radam`, :func:`adafactor`, :func:`lion`,
 :func:`adabelief`, :func:`schedule_free_adamw` (evaluate at
-:func:`schedule_free.eval_params`), :func:`muon` (2-D parameters). Hyperparameters as state:
+:func:`schedule_free.eval_params`), :func:`muon` (2-D parameters),
+:func:`adam_8bit` (m and v in 8 bits, :mod:`.quantized`). Hyperparameters as state:
 :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
-from . import schedule_free, schedules
+from . import quantized, schedule_free, schedules
 from .adabelief import AdaBeliefState, adabelief, scale_by_belief
 from .adafactor import (
     FactoredState,
@@ -32,6 +33,7 @@ from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyper
 from .lion import LionState, lion, scale_by_lion
 from .momentum import TraceState, trace
 from .muon import MomentumState, ema_momentum, muon, newton_schulz, orthogonalize
+from .quantized import Adam8bitState, adam_8bit, scale_by_adam_8bit
 from .radam import RAdamState, radam, scale_by_radam
 from .schedule_free import ScheduleFreeState, scale_by_schedule_free_adamw, schedule_free_adamw
 from .step_size import CountState, negate, scale_by_lr
@@ -50,6 +52,7 @@ __all__ = [
     "LionState", "lion", "scale_by_lion", "AdaBeliefState", "adabelief", "scale_by_belief",
     "ScheduleFreeState", "scale_by_schedule_free_adamw", "schedule_free", "schedule_free_adamw",
     "MomentumState", "ema_momentum", "muon", "newton_schulz", "orthogonalize",
+    "Adam8bitState", "adam_8bit", "quantized", "scale_by_adam_8bit",
 ]  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from .hyperparams import HyperparamsState, is_numeric
 from .lion import LionState, lion
 from .momentum import TraceState
 from .muon import MomentumState, muon
+from .quantized import Adam8bitState, adam_8bit
 from .radam import RAdamState, radam
 from .schedule_free import ScheduleFreeState, schedule_free_adamw
 from .step_size import CountState
@@ -63,6 +64,7 @@ TORCH_CLASSES = {
     lion: (None, {}),
     adabelief: (None, {}),
     schedule_free_adamw: (None, {}),
+    adam_8bit: (None, {}),
 }  # fmt: skip
 
 # torch's name for each field of our states; None: not stored (recomputed, see _decode)
@@ -74,6 +76,13 @@ STATE_NAMES = {
     FactoredState: {"t": "step", "row_var": "row_var", "col_var": "col_var", "variance": "variance"},
     LionState: {"t": "step", "m": "exp_avg"},
     MomentumState: {"t": None, "b": "momentum_buffer"},
+    Adam8bitState: {
+        "t": "step",
+        "m_codes": "exp_avg_codes",
+        "m_absmax": "exp_avg_absmax",
+        "v_codes": "exp_avg_sq_codes",
+        "v_absmax": "exp_avg_sq_absmax",
+    },
     AdaBeliefState: {"t": "step", "m": "exp_avg", "s": "exp_avg_var"},
     ScheduleFreeState: {
         "t": "step",
@@ -102,6 +111,7 @@ KEPT = {
     adafactor: {"step", "row_var", "col_var", "variance"},
     lion: {"step", "exp_avg"},
     muon: {"momentum_buffer"},
+    adam_8bit: {"step", "exp_avg_codes", "exp_avg_absmax", "exp_avg_sq_codes", "exp_avg_sq_absmax"},
     adabelief: {"step", "exp_avg", "exp_avg_var"},
     schedule_free_adamw: {"step", "z", "x", "exp_avg_sq", "lr_max", "weight_sum"},
 }
