@@ -36,6 +36,7 @@ KWARGS = {  # every numeric hyperparameter away from its default, and a flag whe
     "adafactor": dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=1.5, weight_decay=0.01),
     "lion": dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1),
     "adabelief": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.01, decoupled_weight_decay=True),
+    "lamb": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.01),
     "schedule_free_adamw": dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01, warmup_steps=3, r=1.0),
 }
 NUMERIC = {
@@ -50,6 +51,7 @@ NUMERIC = {
     "adafactor": {"lr", "beta2_decay", "eps", "d", "weight_decay"},
     "lion": {"lr", "betas", "weight_decay"},
     "adabelief": {"lr", "betas", "eps", "weight_decay"},
+    "lamb": {"lr", "betas", "eps", "weight_decay"},
     "schedule_free_adamw": {"lr", "betas", "eps", "weight_decay", "warmup_steps", "r", "weight_lr_power"},
 }
 

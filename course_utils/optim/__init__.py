@@ -8,7 +8,7 @@ Building blocks, one per lecture idea: :func:`scale_by_lr`, :func:`negate`, :fun
 module each (transform and factory): :func:`radam`, :func:`adafactor`, :func:`lion`,
 :func:`adabelief`, :func:`schedule_free_adamw` (evaluate at
 :func:`schedule_free.eval_params`), :func:`muon` (2-D parameters),
-:func:`adam_8bit` (m and v in 8 bits, :mod:`.quantized`). Hyperparameters as state:
+:func:`adam_8bit` (m and v in 8 bits, :mod:`.quantized`), :func:`lamb`. Hyperparameters as state:
 :func:`inject_hyperparams`. In a PyTorch training loop: :class:`TorchOptimizer`.
 """
 
@@ -30,6 +30,7 @@ from .core import ChainState, Transform, apply_updates, chain
 from .ema import bias_correction, debias, ema
 from .fused import step
 from .hyperparams import HyperparamsState, Recipe, inject_hyperparams, set_hyperparams
+from .lamb import lamb, scale_by_trust_ratio
 from .lion import LionState, lion, scale_by_lion
 from .momentum import TraceState, trace
 from .muon import MomentumState, ema_momentum, muon, newton_schulz, orthogonalize
@@ -52,7 +53,7 @@ __all__ = [
     "LionState", "lion", "scale_by_lion", "AdaBeliefState", "adabelief", "scale_by_belief",
     "ScheduleFreeState", "scale_by_schedule_free_adamw", "schedule_free", "schedule_free_adamw",
     "MomentumState", "ema_momentum", "muon", "newton_schulz", "orthogonalize",
-    "Adam8bitState", "adam_8bit", "quantized", "scale_by_adam_8bit",
+    "Adam8bitState", "adam_8bit", "quantized", "scale_by_adam_8bit", "lamb", "scale_by_trust_ratio",
 ]  # fmt: skip
 
 

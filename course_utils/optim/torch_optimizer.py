@@ -34,6 +34,7 @@ from .aliases import adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
 from .core import ChainState, Transform
 from .fused import step as fused_step
 from .hyperparams import HyperparamsState, is_numeric
+from .lamb import lamb
 from .lion import LionState, lion
 from .momentum import TraceState
 from .muon import MomentumState, muon
@@ -65,6 +66,7 @@ TORCH_CLASSES = {
     adabelief: (None, {}),
     schedule_free_adamw: (None, {}),
     adam_8bit: (None, {}),
+    lamb: (None, {}),
 }  # fmt: skip
 
 # torch's name for each field of our states; None: not stored (recomputed, see _decode)
@@ -111,6 +113,7 @@ KEPT = {
     adafactor: {"step", "row_var", "col_var", "variance"},
     lion: {"step", "exp_avg"},
     muon: {"momentum_buffer"},
+    lamb: {"step", "exp_avg", "exp_avg_sq"},
     adam_8bit: {"step", "exp_avg_codes", "exp_avg_absmax", "exp_avg_sq_codes", "exp_avg_sq_absmax"},
     adabelief: {"step", "exp_avg", "exp_avg_var"},
     schedule_free_adamw: {"step", "z", "x", "exp_avg_sq", "lr_max", "weight_sum"},
