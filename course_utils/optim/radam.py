@@ -22,8 +22,9 @@ from .ema import debias, ema
 from .hyperparams import remembers_arguments
 from .step_size import negate, scale_by_lr
 
-# Liu et al. switch the adaptive step on once rho_t > 4; torch.optim.RAdam (and the authors'
-# code) wait until rho_t > 5, where r_t's variance estimate is less rough. We follow torch.
+# Liu et al.'s Algorithm 2 switches the adaptive step on once rho_t > 4 (r_t is real from there);
+# their code waits until rho_t >= 5 ("more conservative", as rho_t is an approximation) and
+# torch.optim.RAdam until rho_t > 5. We follow torch.
 RHO_THRESHOLD = 5.0
 
 
