@@ -286,6 +286,13 @@ BATCHED = {
         "eps": pick([1e-16, 1e-3, 1e-8], k),
         "weight_decay": pick([0.0, 0.1, 0.01], k),
     },
+    "schedule_free_adamw": lambda k: {
+        "lr": pick([0.01, 0.05, 0.1], k),
+        "betas": (pick([0.9, 0.5, 0.0], k), pick([0.999, 0.9, 0.99], k)),
+        "weight_decay": pick([0.0, 0.1, 0.01], k),
+        "r": pick([0.0, 1.0, 2.0], k),
+        "warmup_steps": 5,
+    },
     "adam-step_decay": lambda k: {"lr": schedules.step_decay(pick([0.01, 0.05, 0.1], k), step_size=7, gamma=0.5)},
     "sgd-warmup_cosine": lambda k: {
         "lr": schedules.linear_warmup(schedules.cosine_decay(pick([0.01, 0.05, 0.1], k), total_steps=40), 10),
