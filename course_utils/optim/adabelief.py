@@ -39,9 +39,10 @@ def scale_by_belief(betas=(0.9, 0.999), eps=1e-16) -> Transform:
 
     ``eps`` appears twice: *inside* :math:`s_t` (kept in the state, so it accumulates to at most
     :math:`\epsilon/(1-\beta_2)`) and outside the square root. That is what the authors' package
-    ``adabelief-pytorch`` 0.2 computes (``exp_avg_var.add_(eps)`` writes into the state). The
-    default ``eps = 1e-16`` is theirs: :math:`(g-m)^2` can be far smaller than :math:`g^2`, so
-    Adam's 1e-8 would swamp it.
+    ``adabelief-pytorch`` 0.2 computes (``exp_avg_var.add_(eps)`` writes into the state). Some
+    write-ups show a second :math:`\epsilon` in :math:`\hat s_t = (s_t + \epsilon)/(1-\beta_2^t)`;
+    the authors' code adds it once per step, into the state, as here. The default ``eps = 1e-16``
+    is theirs: :math:`(g-m)^2` can be far smaller than :math:`g^2`, so Adam's 1e-8 would swamp it.
     """
     beta1, beta2 = betas_pair(betas)
     eps = hyperparameter(eps, "eps")
