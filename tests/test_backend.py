@@ -16,6 +16,10 @@ OPERATIONS = {
     "where": lambda x, y: backend.where(x > y, x, y),
     "zeros_like": lambda x, y: backend.zeros_like(x),
     "copy": lambda x, y: backend.copy(x),
+    "mean of rows": lambda x, y: backend.mean(x, axis=-1, keepdims=True),
+    "mean of columns": lambda x, y: backend.mean(x, axis=-2, keepdims=True),
+    "clamp_min": lambda x, y: backend.clamp_min(x, 0.5),
+    "sign": lambda x, y: backend.sign(x),  # X has a 0: sign(0) = 0 in both
 }
 
 
@@ -86,3 +90,14 @@ def test_like_moves_arrays_to_the_device_of_the_leaf():
     leaf = torch.ones(2, 1, device="cuda")
     assert backend.like(np.array([[0.1], [0.2]]), leaf).device == leaf.device
     assert backend.like(torch.tensor([[0.1], [0.2]]), leaf).device == leaf.device
+
+
+def test_rms_and_machine_eps_are_python_floats_that_agree():
+    for dtype, eps in (("float64", 2.0**-52), ("float32", 2.0**-23)):
+        for x in (X.astype(dtype), torch.tensor(X, dtype=getattr(torch, dtype))):
+            assert backend.machine_eps(x) == eps
+            rms = backend.rms(x)
+            assert isinstance(rms, float)
+            assert rms == pytest.approx(np.sqrt(np.mean(X**2)), rel=1e-7)
+    assert backend.rms(np.zeros(0)) == 0.0
+    assert backend.mean(np.array([1.0, 3.0])) == 2.0
