@@ -5,6 +5,9 @@ work: :math:`z` takes plain AdamW steps, :math:`x` is a running (weighted) avera
 :math:`z`'s, and the gradient is taken at :math:`y`, an interpolation of the two (the momentum).
 Averaging plays the part of the decaying schedule, so training needs no stopping time fixed in
 advance. **Evaluate at x** (:func:`eval_params`), not at the parameters that training sees (y).
+In :class:`~course_utils.optim.TorchOptimizer` the average is ``optimizer.state[p]["x"]``: copy
+it into the model (keeping y, ``p``, to copy back) before evaluating, as the official
+optimizer's ``eval()`` and ``train()`` do.
 
 The authors' package ``schedulefree`` (``AdamWScheduleFree``) is the official reference; it is
 not installed here, so the tests check this module against Algorithm 1 written out in NumPy. The
