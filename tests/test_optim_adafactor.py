@@ -112,6 +112,7 @@ def test_updates_are_clipped_to_rms_d_times_the_relative_step(problem, run_ours)
         ({"d": 0.5}, ValueError, ["d", "0.5"]),
         ({"weight_decay": -0.1}, ValueError, ["weight_decay", "-0.1"]),
         ({"d": np.array([1.0, 2.0])}, TypeError, ["d", "number"]),
+        ({"lr": np.array([0.01, 0.02])}, TypeError, ["lr", "number"]),
         ({"lr": "big"}, TypeError, ["lr", "'big'"]),
     ],
 )

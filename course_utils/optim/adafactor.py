@@ -258,7 +258,9 @@ def adafactor(
     absolute one; ``scale_by_param_scale`` is the block to leave out for that).
     """
     eps1, eps2 = eps_pair(eps)
-    lr = hyperparameter(lr, "lr", schedule=True)
+    lr = _number(lr, "lr", schedule=True)
+    if not callable(lr) and lr < 0:
+        raise ValueError(f"lr must be >= 0, got {lr:g}")
     decay = decay_weights_by_lr(lr, weight_decay)  # validates weight_decay
     return _build(
         _maybe(maximize, negate),
