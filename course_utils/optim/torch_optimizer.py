@@ -235,7 +235,7 @@ class TorchOptimizer(torch.optim.Optimizer):
             transform = self._transform_for(group, len(self.param_groups) - 1)
             for p in group["params"]:  # a parameter the transform cannot take (Muon: not 2-D) is refused now
                 _template(transform, p)
-        except (TypeError, ValueError):
+        except Exception:
             self.param_groups.pop()  # nothing half-added
             raise
         self.param_groups[-1] = group
