@@ -76,7 +76,7 @@ def test_no_instructor_files_and_a_working_student_package(box, tmp_path):
     secret = tmp_path / "classmate.ipynb"
     secret.write_text("{}")
     paths = [
-        ROOT / "course_utils" / "instructor" / "hidden.py",
+        ROOT / "course_utils" / "instructor" / "hidden" / "ex02_gradient_descent.py",
         ROOT / "course_utils" / "grade.py",
         ROOT / "solutions",
         ROOT / "assignments" / "source",

@@ -59,14 +59,14 @@ from . import extract, hidden, report, sandbox
 
 HERE = Path(__file__).resolve().parent
 CHECK_FILES = [
-    HERE / "hidden.py",
+    *sorted((HERE / "hidden").glob("*.py")),
+    *sorted((HERE.parent / "grading" / "questions").glob("*.py")),
     HERE / "grader.py",
     HERE / "harness.py",
     HERE / "sandbox.py",
     HERE / "extract.py",
     HERE / "report.py",
     HERE.parent / "grading" / "extract.py",
-    HERE.parent / "grading" / "questions.py",
     HERE.parent / "grading" / "drivers.py",
     HERE.parent / "grading" / "compare.py",
     HERE.parent / "grading" / "tuning.py",
@@ -173,7 +173,7 @@ def _code_hash() -> str:
     for path in CHECK_FILES:
         if path.name in ("harness.py", "sandbox.py", "extract.py"):
             continue
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(HERE.parent).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -265,7 +265,7 @@ def make_plan(settings: Settings) -> dict:
 def checks_hash(settings: Settings) -> str:
     h = hashlib.sha256()
     for path in CHECK_FILES:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(HERE.parent).as_posix().encode() + b"\0" + path.read_bytes())
     if settings.extra_checks is not None:
         h.update(b"extra\0" + Path(settings.extra_checks).read_bytes())
     return h.hexdigest()
