@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.grading import questions
-from course_utils.grading.questions import Question, build_registry
+from course_utils.grading.questions import build_registry
 from course_utils.instructor import hidden
 from course_utils.instructor.hidden import record
 

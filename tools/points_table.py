@@ -1,7 +1,7 @@
 """Write (or, with --check, verify) the points table in INSTRUCTORS.md from the question registry.
 
-    python tools/points_table.py            # rewrite the table between its markers
-    python tools/points_table.py --check    # exit 1 if it is out of date (what CI runs)
+python tools/points_table.py            # rewrite the table between its markers
+python tools/points_table.py --check    # exit 1 if it is out of date (what CI runs)
 """
 
 from __future__ import annotations

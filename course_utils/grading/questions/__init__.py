@@ -64,7 +64,9 @@ def build_registry(modules) -> tuple[dict[str, Question], dict[str, list[str]]]:
             if q.assignment != assignment:
                 raise ValueError(f"{where}: question {q.name!r} says assignment {q.assignment!r}, not {assignment!r}")
             if q.name in questions:
-                raise ValueError(f"duplicate question id {q.name!r} (in {q.assignment} and {questions[q.name].assignment})")
+                raise ValueError(
+                    f"duplicate question id {q.name!r} (in {q.assignment} and {questions[q.name].assignment})"
+                )
             questions[q.name] = q
             assignments[assignment].append(q.name)
     return questions, assignments

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (hints and messages are prose: one string per line reads better than wrapped fragments)
 """ex02: gradient descent. What each question asks for (public: ships in the release)."""
 
-from .record import Question, MUTATES
+from .record import MUTATES, Question
 
 ASSIGNMENT = "ex02_gradient_descent"
 

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (hints and messages are prose: one string per line reads better than wrapped fragments)
 """ex07: exponential moving averages and bias correction. What each question asks for (public: ships in the release)."""
 
-from .record import Question, MUTATES
+from .record import MUTATES, Question
 
 ASSIGNMENT = "ex07_ema_bias_correction"
 

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (hints and messages are prose: one string per line reads better than wrapped fragments)
 """ex08: Adam. What each question asks for (public: ships in the release)."""
 
-from .record import Question, MUTATES, NOT_CARRIED
+from .record import MUTATES, NOT_CARRIED, Question
 
 ASSIGNMENT = "ex08_adam"
 

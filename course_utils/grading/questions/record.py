@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the shared messages are prose: one string per line reads better than wrapped fragments)
 """The record of one exercise question, and the messages several questions share.
 
 A :class:`Question` checks itself when it is created, so a typo in a kind, a level, an argument

@@ -148,8 +148,14 @@ def _rms_public():
     return [
         _case(
             "first step",
-            args={"params": _a(1.0, -1.0, 0.5), "grad": _a(0.2, -0.4, 1.0), "v": z3, "lr": 0.01, "alpha": 0.99,
-                  "eps": 1e-8},
+            args={
+                "params": _a(1.0, -1.0, 0.5),
+                "grad": _a(0.2, -0.4, 1.0),
+                "v": z3,
+                "lr": 0.01,
+                "alpha": 0.99,
+                "eps": 1e-8,
+            },
         ),  # fmt: skip
         _case(
             "average from earlier steps, alpha = 0.9",
@@ -164,8 +170,14 @@ def _rms_public():
         ),
         _case(
             "tiny gradients (1e-8)",
-            args={"params": _a(1.0, 2.0), "grad": _a(1e-8, -3e-8), "v": _a(0.0, 0.0), "lr": 0.01, "alpha": 0.99,
-                  "eps": 1e-8},
+            args={
+                "params": _a(1.0, 2.0),
+                "grad": _a(1e-8, -3e-8),
+                "v": _a(0.0, 0.0),
+                "lr": 0.01,
+                "alpha": 0.99,
+                "eps": 1e-8,
+            },
         ),  # fmt: skip
         _case(
             "5 steps in a row, state carried over",

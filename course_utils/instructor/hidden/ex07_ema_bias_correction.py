@@ -77,7 +77,9 @@ def _debiased_public():
     rng = public_rng()
     return [
         _case("constant input 1: the corrected average is exactly 1", args={"xs": np.ones(5), "beta": 0.9}),
-        _case("a noisy sequence of vectors, beta = 0.99", args={"xs": rng.normal(1.0, 1.0, size=(10, 3)), "beta": 0.99}),
+        _case(
+            "a noisy sequence of vectors, beta = 0.99", args={"xs": rng.normal(1.0, 1.0, size=(10, 3)), "beta": 0.99}
+        ),
         _case("three values, beta = 0.999", args={"xs": _a(2.0, 4.0, 6.0), "beta": 0.999}),
     ]
 

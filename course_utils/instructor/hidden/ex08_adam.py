@@ -131,7 +131,12 @@ def hidden_cases(rng, name):
         args["weight_decay"] = 0.1
     scale = np.where(np.arange(8) < 2, 5.0, 0.2).reshape(8, *([1] * len(shape)))  # big, then small gradients
     cases.append(
-        _case("8 steps in a row, state carried over", mode="rollout", args=args, grads=scale * rng.normal(size=(8, *shape)))
+        _case(
+            "8 steps in a row, state carried over",
+            mode="rollout",
+            args=args,
+            grads=scale * rng.normal(size=(8, *shape)),
+        )
     )
     return cases
 
@@ -190,8 +195,12 @@ def _torch_public():
             backend="torch",
             dtype="float32",
         ),
-        _case("torch float64, zero gradients at t = 1", args=_adam_args(p3, z3, z3, z3, 1), backend="torch",
-              dtype="float64"),  # fmt: skip
+        _case(
+            "torch float64, zero gradients at t = 1",
+            args=_adam_args(p3, z3, z3, z3, 1),
+            backend="torch",
+            dtype="float64",
+        ),  # fmt: skip
         _case(
             "torch float32 on the 'meta' device (no data: no NumPy allowed)",
             args=_adam_args(p3, g3, z3, z3, 2),
@@ -223,7 +232,9 @@ def _torch_hidden(rng):
             t,
             1e-2,
         )
-        cases.append(_case(f"torch {dtype} on {device}, t = {t}", args=args, backend="torch", dtype=dtype, device=device))
+        cases.append(
+            _case(f"torch {dtype} on {device}, t = {t}", args=args, backend="torch", dtype=dtype, device=device)
+        )
     shape = _shape(rng)
     cases.append(
         _case(

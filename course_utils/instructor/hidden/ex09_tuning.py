@@ -19,6 +19,4 @@ def _runs(rng):
     ]
 
 
-GRADING = (
-    Grading("choose_hyperparameters", reference=choose_hyperparameters, public_cases=list, hidden_cases=_runs),
-)
+GRADING = (Grading("choose_hyperparameters", reference=choose_hyperparameters, public_cases=list, hidden_cases=_runs),)

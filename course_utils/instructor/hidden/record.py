@@ -65,7 +65,9 @@ def build_registry(modules, questions=None) -> dict[str, Grading]:
             if not isinstance(g, Grading):
                 raise TypeError(f"{where}: GRADING holds a {type(g).__name__}, not a Grading")
             if questions[g.question].assignment != assignment:
-                raise ValueError(f"{where}: {g.question!r} belongs to {questions[g.question].assignment}, not {assignment}")
+                raise ValueError(
+                    f"{where}: {g.question!r} belongs to {questions[g.question].assignment}, not {assignment}"
+                )
             if g.question in gradings:
                 raise ValueError(f"{where}: question {g.question!r} is graded twice")
             gradings[g.question] = g
