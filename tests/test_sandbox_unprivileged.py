@@ -112,6 +112,12 @@ def work():
     if AS_USER:
         os.chown(path, NOBODY, NOBODY)
     yield path
+    for p in [path, *path.rglob("*")]:  # the staged package is read-only: make it removable again
+        if not p.is_symlink():
+            try:
+                p.chmod(0o755)
+            except OSError:
+                pass
     shutil.rmtree(path, ignore_errors=True)
 
 
