@@ -18,7 +18,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,17 +92,6 @@ def _reachable(command: list[str], work: Path) -> tuple[list[str], dict]:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-ec", script, "sh", *command], env
 
 
-def _marked(marker):
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if any(marker in part for part in proc.info["cmdline"] or []):
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
 @pytest.fixture
 def work():
     # a folder the unprivileged user owns; pytest's tmp_path (mode 0700, owned by root) is out of its reach
@@ -122,7 +110,7 @@ def work():
 
 
 @pytest.mark.timeout(900)
-def test_grading_as_an_unprivileged_user_keeps_every_guarantee(work):
+def test_grading_as_an_unprivileged_user_keeps_every_guarantee(work, processes_with):
     if shutil.which("bwrap") is None:
         pytest.skip("bwrap is not installed")
     if AS_USER and shutil.which("setpriv") is None:
@@ -173,7 +161,7 @@ def test_grading_as_an_unprivileged_user_keeps_every_guarantee(work):
     assert out.count("ABSENT") == len(secret_paths) and "DONE" in out
     assert "UID 65534" in out
     assert report["process_limit"] == probe["process_limit"] == "rlimit"  # RLIMIT_NPROC holds for non-root
-    assert _marked(marker) == []  # the detached process died with its question
+    assert processes_with(marker) == []  # the detached process died with its question
     assert report["score"] == report["max_score"] > 0 and "no-sandbox" not in report["flags"]
     manifest = json.loads((work / "out" / "manifest.json").read_text())
     assert manifest["sandbox"]["isolation"] == "bubblewrap" and manifest["sandbox"]["process_limit"] == "rlimit"

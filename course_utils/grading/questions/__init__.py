@@ -14,32 +14,25 @@ described as data (see :mod:`course_utils.grading.drivers`).
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
-from . import (
-    ex02_gradient_descent,
-    ex03_minibatch_sgd,
-    ex04_momentum,
-    ex05_adagrad_rmsprop,
-    ex07_ema_bias_correction,
-    ex08_adam,
-    ex09_tuning,
-    ex10_amsgrad_adamw,
-)
 from .ex09_tuning import TUNING
 from .record import HONEST, KINDS, LEVELS, MUTATES, NOT_CARRIED, Question
 
-# The assignments, in course order. A new assignment is a new module here, listed here.
-MODULES = (
-    ex02_gradient_descent,
-    ex03_minibatch_sgd,
-    ex04_momentum,
-    ex05_adagrad_rmsprop,
-    ex07_ema_bias_correction,
-    ex08_adam,
-    ex09_tuning,
-    ex10_amsgrad_adamw,
+# The assignments, in course order: a new assignment is a new module of that name, listed here.
+# The instructor's half (course_utils.instructor.hidden) has one module of the same name per entry.
+ASSIGNMENT_MODULES = (
+    "ex02_gradient_descent",
+    "ex03_minibatch_sgd",
+    "ex04_momentum",
+    "ex05_adagrad_rmsprop",
+    "ex07_ema_bias_correction",
+    "ex08_adam",
+    "ex09_tuning",
+    "ex10_amsgrad_adamw",
 )
+MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGNMENT_MODULES)
 
 
 def build_registry(modules) -> tuple[dict[str, Question], dict[str, list[str]]]:
@@ -117,6 +110,7 @@ def write_points_table(path) -> bool:
 
 
 __all__ = [
-    "ASSIGNMENTS", "HONEST", "KINDS", "LEVELS", "MODULES", "MUTATES", "NOT_CARRIED", "QUESTIONS", "TUNING",
+    "ASSIGNMENT_MODULES", "ASSIGNMENTS", "HONEST", "KINDS", "LEVELS", "MODULES", "MUTATES", "NOT_CARRIED",
+    "QUESTIONS", "TUNING",
     "Question", "build_registry", "points_table", "questions_of", "with_points_table", "write_points_table",
 ]  # fmt: skip

@@ -24,6 +24,15 @@ _ADAM_HINTS = (
     "Write it with + - * / and `v_hat ** 0.5` (not np.sqrt), so the same code runs on NumPy arrays and torch tensors; "
     "never use `*=` or `+=` on the inputs; return `(new_params, m, v)`.",
 )
+# Both questions grade the same function, once on NumPy arrays and once on torch tensors.
+_ADAM_SIGNATURE = {
+    "function": "adam_step",
+    "params": ("params", "grads", "m", "v", "t", "lr", "betas", "eps"),
+    "returns": ("params", "m", "v"),
+    "state": ("params", "m", "v"),
+    "grad_arg": "grads",
+    "t_arg": "t",
+}
 QUESTIONS = (
     Question(
         name="adam_step",
@@ -31,12 +40,7 @@ QUESTIONS = (
         kind="function",
         points=5,
         title="one Adam step (NumPy)",
-        function="adam_step",
-        params=("params", "grads", "m", "v", "t", "lr", "betas", "eps"),
-        returns=("params", "m", "v"),
-        state=("params", "m", "v"),
-        grad_arg="grads",
-        t_arg="t",
+        **_ADAM_SIGNATURE,
         hints=_ADAM_HINTS,
         mistakes=_ADAM_MISTAKES,
     ),
@@ -46,12 +50,7 @@ QUESTIONS = (
         kind="function",
         points=3,
         title="the same Adam step on torch tensors (any dtype, any device)",
-        function="adam_step",
-        params=("params", "grads", "m", "v", "t", "lr", "betas", "eps"),
-        returns=("params", "m", "v"),
-        state=("params", "m", "v"),
-        grad_arg="grads",
-        t_arg="t",
+        **_ADAM_SIGNATURE,
         hints=(
             "torch tensors support + - * / and ** just like NumPy arrays; np.sqrt and .numpy() do not keep them tensors.",
             "Return tensors of the same dtype and on the same device as the inputs. We test float32, float64 and torch's "
