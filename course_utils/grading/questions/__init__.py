@@ -21,7 +21,7 @@ from .ex09_tuning import TUNING
 from .record import HONEST, KINDS, LEVELS, MUTATES, NOT_CARRIED, Question
 
 # The assignments, in course order: a new assignment is a new module of that name, listed here.
-# The instructor's half (course_utils.instructor.hidden) has one module of the same name per entry.
+# The instructor's private half has one module of the same name per entry.
 ASSIGNMENT_MODULES = (
     "ex02_gradient_descent",
     "ex03_minibatch_sgd",
