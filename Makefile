@@ -49,7 +49,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 NODE_STAMP := node_modules/.package-lock.json
 
 .PHONY: help venv lab test lint clean lock lock-upgrade test-latest test-machines test-machines-quick test-order \
-	normalize nbdime site slides
+	normalize nbdime site slides points-table
 
 help:
 	@echo "make lab            open the course in JupyterLab (installs only what the lectures need)"
@@ -63,6 +63,7 @@ help:
 	echo "make lock           re-resolve $(LOCK) after a change of pyproject.toml (keeps other pins)"
 	echo "make lock-upgrade   re-resolve $(LOCK) with the newest releases"
 	echo "make test-latest    the whole suite against the newest releases, with a report of what drifted"
+	echo "make points-table   rewrite INSTRUCTORS.md's points table from the question registry"
 	echo "make normalize      strip timestamps and other run-to-run noise from committed notebooks (no execution)"
 	echo "make nbdime         use nbdime as git's diff/merge driver for notebooks in this clone"
 	echo "make clean          remove caches and build outputs (keeps .venv)"
@@ -238,6 +239,9 @@ lint: venv
 
 normalize: venv
 	$(BIN)/python tools/normalize_notebooks.py
+
+points-table: venv
+	$(BIN)/python tools/points_table.py
 
 # nbdime's git integration for this clone: the drivers go into .git/config; the committed
 # .gitattributes already routes *.ipynb to them (clones without the drivers use git's text diff).

@@ -5,6 +5,8 @@ Optimizer helpers: a fixed heavy-tailed gradient sequence, fed open loop to our 
 Tests get them as fixtures (``def test_x(problem, run_ours): ...``): ``problem``, ``run_ours``,
 ``run_torch``, ``convert``, ``assert_like``, ``flat``, ``heavy_tailed``, ``default_dtype`` and
 ``torch_classes``.
+
+Sandbox helper: ``processes_with`` (marker -> pids of the processes whose command line holds it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 
 import matplotlib
 import numpy as np
+import psutil
 import pytest
 import torch
 
@@ -174,3 +177,23 @@ def _default_dtype_fixture():
 @pytest.fixture(name="torch_classes")
 def _torch_classes_fixture():
     return dict(TORCH_CLASSES)
+
+
+# --- sandbox helpers ----------------------------------------------------------------------------
+
+
+def processes_with(marker: str) -> list[int]:
+    """The pids of the processes whose command line contains ``marker`` (e.g. a probe's ``sleep``)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(marker in part for part in proc.info["cmdline"] or []):
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.fixture(name="processes_with")
+def _processes_with_fixture():
+    return processes_with

@@ -1,8 +1,8 @@
 """The student-facing check()/hint(): honest reports, never a crash, known mistakes named exactly.
 
-Every known wrong variant (course_utils/instructor/hidden.py) is fed to check() and the
+Every known wrong variant (course_utils/instructor/hidden/<assignment>.py) is fed to check() and the
 diagnostic message is pinned: literally for the Adam family, and for the others against the
-message table in course_utils/grading/questions.py (one source for the wording).
+message in course_utils/grading/questions/<assignment>.py (one source for the wording).
 """
 
 import time
@@ -170,7 +170,7 @@ def test_every_auto_question_has_three_hints_and_points():
 
 
 def test_tuning_check_trains_and_reports(capsys):
-    check("choose_hyperparameters", hidden.choose_hyperparameters)
+    check("choose_hyperparameters", hidden.REFERENCES["choose_hyperparameters"])
     check("choose_hyperparameters", lambda: {"optimizer": "lbfgs", "lr": 1.0, "batch_size": 8})
     check("choose_hyperparameters", lambda: {"optimizer": "adam", "lr": 1e-3, "batch_size": 64})
     out = capsys.readouterr().out.split("choose_hyperparameters (")

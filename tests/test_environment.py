@@ -211,6 +211,9 @@ def test_the_wheel_ships_the_type_marker_and_data(tmp_path):
     assert "course_utils/py.typed" in names
     assert "course_utils/grading/public_data/ex08_adam.json" in names
     assert "course_utils/execution.py" in names
+    # the per-assignment subpackages (public questions, and the instructor's half for `pip install .[instructor]`)
+    assert "course_utils/grading/questions/ex08_adam.py" in names
+    assert "course_utils/instructor/hidden/ex08_adam.py" in names
 
 
 def test_public_api_is_annotated():

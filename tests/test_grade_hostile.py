@@ -40,7 +40,7 @@ pytestmark = [
 
 def _attacks(subs: Path, out: Path) -> dict:
     """name -> (gd_step source, points deserved for the whole notebook)."""
-    hidden = ROOT / "course_utils" / "instructor" / "hidden.py"
+    hidden = ROOT / "course_utils" / "instructor" / "hidden" / "ex02_gradient_descent.py"
     solution = ROOT / "solutions" / f"{ASSIGNMENT}.ipynb"
     steal = (
         "    import json\n"
@@ -52,8 +52,10 @@ def _attacks(subs: Path, out: Path) -> dict:
     )
     return {
         "load_instructor_by_path": (
-            "def gd_step(x, grad, lr):\n    import runpy\n    try:\n"
-            f"        return runpy.run_path({str(hidden)!r})['gd_step'](x, grad, lr)\n"
+            "def gd_step(x, grad, lr):\n    import re\n    try:\n"  # the reference's source, run on its own
+            f"        src = open({str(hidden)!r}).read()\n"
+            "        ns = {}\n        exec(re.search(r'^def gd_step\\(.*?(?=^\\S)', src, re.S | re.M).group(0), ns)\n"
+            "        return ns['gd_step'](x, grad, lr)\n"
             "    except Exception:\n        return x\n",
             5,
         ),

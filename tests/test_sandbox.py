@@ -36,17 +36,6 @@ def _probe(box, body: str) -> sandbox.Outcome:
     return box.run(code, "gd_step", CASE)
 
 
-def _marked_processes(marker: str) -> list[int]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if any(marker in part for part in proc.info["cmdline"] or []):
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
 @needs_bwrap
 def test_no_network(box):
     server = socket.socket()
@@ -76,7 +65,7 @@ def test_no_instructor_files_and_a_working_student_package(box, tmp_path):
     secret = tmp_path / "classmate.ipynb"
     secret.write_text("{}")
     paths = [
-        ROOT / "course_utils" / "instructor" / "hidden.py",
+        ROOT / "course_utils" / "instructor" / "hidden" / "ex02_gradient_descent.py",
         ROOT / "course_utils" / "grade.py",
         ROOT / "solutions",
         ROOT / "assignments" / "source",
@@ -118,7 +107,7 @@ def test_no_instructor_files_and_a_working_student_package(box, tmp_path):
 
 
 @needs_bwrap
-def test_no_process_survives_a_question(box):
+def test_no_process_survives_a_question(box, processes_with):
     marker = f"course-sandbox-{secrets.token_hex(4)}"
     out = _probe(
         box,
@@ -131,7 +120,7 @@ def test_no_process_survives_a_question(box):
         "print('STARTED')",
     )
     assert out.status == "ok" and "STARTED" in out.stdout, out
-    assert _marked_processes(marker) == []  # killed after the question, while the sandbox itself lives on
+    assert processes_with(marker) == []  # killed after the question, while the sandbox itself lives on
     again = _probe(box, "print('STILL SERVING')")
     assert "STILL SERVING" in again.stdout
 

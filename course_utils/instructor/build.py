@@ -28,6 +28,7 @@ from course_utils.grading import drivers
 from course_utils.grading.compare import compare_case
 from course_utils.grading.questions import ASSIGNMENTS, QUESTIONS
 
+from . import release_manifest
 from .extract import ANSWER_MARK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,17 +299,13 @@ def write_public_data(dest: Path = PUBLIC_DATA_DIR, only=None) -> list[Path]:
 
 # --- the student release ------------------------------------------------------------------------
 
-INSTRUCTOR_ONLY = ("course_utils/instructor", "course_utils/grade.py", "course_utils/assignments.py")
+INSTRUCTOR_ONLY = tuple(f"course_utils/{rel}" for rel in release_manifest.INSTRUCTOR_ONLY)
 # Every one of these must exist: a release without its licences may not be redistributed, so a missing file
 # is an error, never a silent skip. LICENSE covers the code (MIT), LICENSE-CONTENT the text and figures (CC BY 4.0).
 RELEASE_FILES = (
     "pyproject.toml", "environment.yml", "constraints.txt", "requirements.lock",
     "README.md", "LICENSE", "LICENSE-CONTENT",
 )  # fmt: skip
-
-
-def _ignore(directory, names):
-    return [n for n in names if n in ("__pycache__", ".ipynb_checkpoints") or n.endswith(".pyc")]
 
 
 def release(out: Path, root: Path = ROOT) -> Path:
@@ -320,16 +317,11 @@ def release(out: Path, root: Path = ROOT) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} is not an empty folder: release into a new or empty one (nothing was written)")
     out.mkdir(parents=True, exist_ok=True)
-    for folder in ("notebooks", "exercises"):
-        if (root / folder).is_dir():
-            shutil.copytree(root / folder, out / folder, ignore=_ignore)
-    shutil.copytree(root / "course_utils", out / "course_utils", ignore=_ignore)
-    for rel in INSTRUCTOR_ONLY:
-        target = out / rel
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+    # Built from the allowlist in release_manifest: only what is named there is copied, nothing is pruned.
+    for rel in release_manifest.course_files(root):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, out / rel)
+    release_manifest.copy_student_package(root / "course_utils", out / "course_utils")
     for name in RELEASE_FILES:
         shutil.copy2(root / name, out / name)
     from .release_readme import student_readme  # the repository's README talks about make, tests, grading

@@ -56,17 +56,18 @@ from course_utils.grading.compare import compare_case, diagnose
 from course_utils.grading.questions import QUESTIONS, TUNING, questions_of
 
 from . import extract, hidden, report, sandbox
+from .results import CaseResult, QuestionResult, SubmissionResult
 
 HERE = Path(__file__).resolve().parent
 CHECK_FILES = [
-    HERE / "hidden.py",
+    *sorted((HERE / "hidden").glob("*.py")),
+    *sorted((HERE.parent / "grading" / "questions").glob("*.py")),
     HERE / "grader.py",
     HERE / "harness.py",
     HERE / "sandbox.py",
     HERE / "extract.py",
     HERE / "report.py",
     HERE.parent / "grading" / "extract.py",
-    HERE.parent / "grading" / "questions.py",
     HERE.parent / "grading" / "drivers.py",
     HERE.parent / "grading" / "compare.py",
     HERE.parent / "grading" / "tuning.py",
@@ -173,7 +174,7 @@ def _code_hash() -> str:
     for path in CHECK_FILES:
         if path.name in ("harness.py", "sandbox.py", "extract.py"):
             continue
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(HERE.parent).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -265,7 +266,7 @@ def make_plan(settings: Settings) -> dict:
 def checks_hash(settings: Settings) -> str:
     h = hashlib.sha256()
     for path in CHECK_FILES:
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(path.relative_to(HERE.parent).as_posix().encode() + b"\0" + path.read_bytes())
     if settings.extra_checks is not None:
         h.update(b"extra\0" + Path(settings.extra_checks).read_bytes())
     return h.hexdigest()
@@ -324,20 +325,9 @@ def _variants_for(q, case, expected_entry, cache, key):
     return cache[key]
 
 
-def _new_entry(q) -> dict:
+def _new_entry(q) -> QuestionResult:
     """A question's result before grading: no points, no cases, nothing diagnosed."""
-    return {
-        "question": q.name,
-        "title": q.title,
-        "max_points": q.points,
-        "points": 0.0,
-        "cases": [],
-        "status": "ok",
-        "diagnosis": None,
-        "detail": "",
-        "stdout": "",
-        "stderr": "",
-    }
+    return QuestionResult(q.name, q.title, q.points)
 
 
 def watched_inputs(case) -> dict:
@@ -379,40 +369,36 @@ def score(q, qplan, passed: list[bool]) -> float:
     return round(q.points * sum(w for w, ok in zip(weights, passed, strict=True) if ok) / total, 2) if total else 0.0
 
 
-def grade_results(q, qplan, results, cache) -> dict:
+def grade_results(q, qplan, results, cache) -> QuestionResult:
     """Compare case results (already verified) with the expected values: the question's entry."""
     entry = _new_entry(q)
     failures, passed, passed_cases = [], [], []
     if all(r["not_implemented"] for r in results):
-        entry["status"], entry["detail"] = "not-implemented", "raises NotImplementedError"
+        entry.status, entry.detail = "not-implemented", "raises NotImplementedError"
     for i, (case, expected, res, weight) in enumerate(
         zip(qplan["cases"], qplan["expected"], results, qplan["weights"], strict=True)
     ):
         ok, message = compare_case(res, expected, q, case)
         passed.append(bool(ok))
         label = case["label"] + ("" if weight else " (worth no points: an empty answer passes it too)")
-        entry["cases"].append({"label": label, "passed": bool(ok), "message": "ok" if ok else message})
+        entry.cases.append(CaseResult(label, bool(ok), "ok" if ok else message))
         if not ok:
             failures.append((res, _variants_for(q, case, expected, cache, (q.name, i)), case))
         else:
             passed_cases.append((i, case, expected))
-    if failures and entry["status"] == "ok":
+    if failures and entry.status == "ok":
         passed_variants = [_variants_for(q, c, e, cache, (q.name, i)) for i, c, e in passed_cases]
-        entry["diagnosis"] = diagnose(failures, q, passed_variants)
+        entry.diagnosis = diagnose(failures, q, passed_variants)
     if any(r["mutated"] for r in results):
-        entry["status"] = "mutates-inputs"
-    entry["points"] = score(q, qplan, passed)
+        entry.status = "mutates-inputs"
+    entry.points = score(q, qplan, passed)
     return entry
 
 
-def _failed(q, labels, status, detail) -> dict:
-    entry = _new_entry(q)
-    entry["status"], entry["detail"] = status, detail
-    entry["cases"] = [{"label": label, "passed": False, "message": detail} for label in labels]
-    return entry
+_failed = QuestionResult.failed
 
 
-def _grade_function(q, qplan, code, box, cache) -> dict:
+def _grade_function(q, qplan, code, box, cache) -> QuestionResult:
     outcome = box.run(code, q.name, qplan["encoded"])
     labels = [c["label"] for c in qplan["cases"]]
     if outcome.status == "ok":
@@ -427,11 +413,11 @@ def _grade_function(q, qplan, code, box, cache) -> dict:
         entry = _failed(q, labels, outcome.status, outcome.detail)
     else:
         entry = grade_results(q, qplan, outcome.cases, cache)
-    entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
+    entry.stdout, entry.stderr = outcome.stdout, outcome.stderr
     return entry
 
 
-def _grade_config(q, qplan, code, box) -> dict:
+def _grade_config(q, qplan, code, box) -> QuestionResult:
     from course_utils.grading.tuning import ConfigError, evaluate_config
 
     outcome = box.run(code, q.name, None, mode="config")
@@ -441,33 +427,28 @@ def _grade_config(q, qplan, code, box) -> dict:
         entry = _failed(q, labels, outcome.status, outcome.detail)
     elif outcome.config["not_implemented"]:
         entry = _failed(q, labels, "not-implemented", "raises NotImplementedError")
-        for c in entry["cases"]:
-            c["message"] = "not implemented"
+        for c in entry.cases:
+            c.message = "not implemented"
     elif outcome.config["error"] is not None:
         entry = _failed(q, labels, "error", drivers.describe_error(outcome.config["error"]))
     else:
         entry = _new_entry(q)
-        entry["config"] = outcome.config["config"]
+        entry.config = outcome.config["config"]
         passed = 0
         for run in runs:
             try:
-                loss = evaluate_config(entry["config"], seed=run["seed"])  # trusted code on validated data
+                loss = evaluate_config(entry.config, seed=run["seed"])  # trusted code on validated data
             except ConfigError as exc:
                 entry = _failed(q, labels, "invalid-config", str(exc))
                 break
             ok = loss < TUNING["threshold"]
             passed += ok
             shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
-            entry["cases"].append(
-                {
-                    "label": run["label"],
-                    "passed": bool(ok),
-                    "message": f"validation loss {shown} ({'below' if ok else 'not below'} {TUNING['threshold']})",
-                }
-            )
+            message = f"validation loss {shown} ({'below' if ok else 'not below'} {TUNING['threshold']})"
+            entry.cases.append(CaseResult(run["label"], bool(ok), message))
         else:
-            entry["points"] = round(q.points * passed / len(runs), 2)
-    entry["stdout"], entry["stderr"] = outcome.stdout, outcome.stderr
+            entry.points = round(q.points * passed / len(runs), 2)
+    entry.stdout, entry.stderr = outcome.stdout, outcome.stderr
     return entry
 
 
@@ -585,33 +566,32 @@ def normalize_notebook(raw: bytes) -> bytes:
     return json.dumps(data).encode()
 
 
-def _unreadable(record, reason):
-    record["readable"] = False
-    record["flags"].append("unreadable")
-    record["error"] = reason
+def _unreadable(record: SubmissionResult, reason: str) -> None:
+    record.flags.append("unreadable")
+    record.error = reason or "the notebook could not be read"
 
 
-def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box=None) -> dict:
+def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box=None) -> SubmissionResult:
     """Grade one notebook; never raises for anything the notebook contains."""
     cache = {} if cache is None else cache
     headings = {q.name: q.title for q in questions_of(settings.assignment) if q.kind == "written"}
-    record = {"submission": str(path), "sha256": "", "flags": [], "questions": {}, "written": {}}
+    record = SubmissionResult(str(path))
     if not settings.use_sandbox:
-        record["flags"].append("no-sandbox")
+        record.flags.append("no-sandbox")
     sub = None
     try:
         raw = read_submission_bytes(Path(path))
-        record["sha256"] = hashlib.sha256(raw).hexdigest()
+        record.sha256 = hashlib.sha256(raw).hexdigest()
         sub = extract.read_submission(path, headings, data=normalize_notebook(raw))
     except Rejected as exc:
         _unreadable(record, str(exc))
     except Exception as exc:  # noqa: BLE001 - a notebook the reader chokes on is a 0 with a reason, not a crash
         _unreadable(record, f"the notebook could not be read ({type(exc).__name__})")
     if sub is not None:
-        record["flags"] += [f for f in sub.flags if f not in record["flags"]]
+        record.flags += [f for f in sub.flags if f not in record.flags]
         if not sub.readable:
             _unreadable(record, sub.error)
-    readable = "error" not in record
+    readable = record.error is None
     owned = box is None
     if owned:
         box = sandbox.Sandbox(_stage_for(settings), settings.limits, _preload(plan), isolate=settings.use_sandbox)
@@ -620,40 +600,37 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box
             qplan = plan["questions"][q.name]
             if q.kind == "written":
                 text = sub.written.get(q.name) if readable else None
-                record["written"][q.name] = text
+                record.written[q.name] = text
                 if readable and (text is None or text.strip() in extract.BLANK_ANSWERS):
-                    record["flags"].append(f"written-blank:{q.name}")
+                    record.flags.append(f"written-blank:{q.name}")
                 continue
             answer = extract.extract_answer(sub, q.function) if readable else None
             code, flags = (None, []) if answer is None else (answer.code, answer.flags)
-            for f in flags:
-                if f not in record["flags"]:
-                    record["flags"].append(f)
+            record.flag(*flags)
             labels = [c["label"] for c in (qplan["cases"] if q.kind == "function" else qplan["runs"])]
             if code is None:
                 detail = answer.reason if readable else "the notebook could not be read"
-                record["questions"][q.name] = _failed(q, labels, "missing", detail)
-                for c in record["questions"][q.name]["cases"]:
-                    c["message"] = "function not found" if readable else record["error"]
+                entry = record.questions[q.name] = _failed(q, labels, "missing", detail)
+                for c in entry.cases:
+                    c.message = "function not found" if readable else record.error
                 if readable:
-                    record["flags"].append(f"missing:{q.function}")
+                    record.flags.append(f"missing:{q.function}")
                 continue
             if re.search(r"\binstructor\b", code):
-                record["flags"].append(f"suspicious-import:{q.name}")
+                record.flags.append(f"suspicious-import:{q.name}")
             if q.kind == "config":
                 entry = _grade_config(q, qplan, code, box)
             else:
                 entry = _grade_function(q, qplan, code, box, cache)
-            entry["extracted"] = answer.public()
-            if entry["status"] not in ("ok",):
-                record["flags"].append(f"{entry['status']}:{q.name}")
-            record["questions"][q.name] = entry
+            entry.extracted = answer.public()
+            if entry.status not in ("ok",):
+                record.flags.append(f"{entry.status}:{q.name}")
+            record.questions[q.name] = entry
     finally:
         if owned:
             box.close()
-    record.pop("readable", None)
-    record["score"] = round(sum(e["points"] for e in record["questions"].values()), 2)
-    record["max_score"] = sum(q.points for q in questions_of(settings.assignment) if q.kind != "written")
+    record.score = round(sum(e.points for e in record.questions.values()), 2)
+    record.max_score = sum(q.points for q in questions_of(settings.assignment) if q.kind != "written")
     return record
 
 
@@ -731,17 +708,8 @@ def _work(path):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _crash_record(path, exc):
-    return {
-        "submission": str(path),
-        "sha256": "",
-        "flags": ["grader-error"],
-        "questions": {},
-        "written": {},
-        "score": 0.0,
-        "max_score": 0.0,
-        "error": f"{type(exc).__name__}: {exc}",
-    }
+def _crash_record(path, exc) -> SubmissionResult:
+    return SubmissionResult(str(path), flags=["grader-error"], error=f"{type(exc).__name__}: {exc}")
 
 
 def submission_ids(paths) -> dict:
@@ -800,7 +768,8 @@ def load_verified(stored: Path, key: str, manifest_sha: str, sha: str) -> dict |
             return None
         if not hmac.compare_digest(mac, record_mac(key, manifest_sha, record)):
             return None
-        return record if record.get("sha256") == sha else None
+        typed = SubmissionResult.from_dict(record)  # exactly the shape the grader writes, or RecordError
+        return record if typed.sha256 == sha and typed.to_dict() == record else None
     except (Rejected, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -865,18 +834,16 @@ def grade_batch(
                     min(jobs, len(todo)), context, initializer=_init_worker, initargs=init
                 ) as pool:
                     done = zip(todo, pool.map(_work, [str(p) for p, _ in todo]), strict=True)
-                    for (path, sid), record in done:
-                        _save(out, sid, record, key, settings)
-                        records[sid] = record
-                        log(f"graded {path}: {record['score']:g} / {record['max_score']:g}")
+                    for (path, sid), result in done:
+                        records[sid] = _save(out, sid, result, key, settings)
+                        log(f"graded {path}: {result.score:g} / {result.max_score:g}")
             else:
                 _init_worker(plan, settings, stage)
                 try:
                     for path, sid in todo:
-                        record = _work(str(path))
-                        _save(out, sid, record, key, settings)
-                        records[sid] = record
-                        log(f"graded {path}: {record['score']:g} / {record['max_score']:g}")
+                        result = _work(str(path))
+                        records[sid] = _save(out, sid, result, key, settings)
+                        log(f"graded {path}: {result.score:g} / {result.max_score:g}")
                 finally:
                     _WORKER["box"].close()
         finally:
@@ -886,7 +853,9 @@ def grade_batch(
     return ordered
 
 
-def _save(out, sid, record, key, settings):
+def _save(out, sid, result: SubmissionResult, key, settings) -> dict:
+    """Write one submission's result, its HMAC and its feedback; returns the serialized record."""
+    record = result.to_dict()
     mac = record_mac(settings.hmac_key, key, record)
     text = json.dumps({"manifest_sha256": key, "record": record, "hmac": mac}, indent=1, sort_keys=True) + "\n"
     _atomic_write(out / "results" / f"{sid}.json", text)
@@ -895,6 +864,7 @@ def _save(out, sid, record, key, settings):
     )
     _atomic_write(out / "feedback" / f"{sid}.md", feedback_markdown(record, settings))
     _atomic_write(out / "feedback" / f"{sid}.html", report.feedback_html(record, settings.assignment))
+    return record
 
 
 def csv_columns(settings: Settings) -> list[str]:

@@ -178,7 +178,7 @@ def feedback_markdown(record: dict, assignment: str) -> str:
         for c in e["cases"]:
             mark = "✓" if c["passed"] else "✗"
             lines.append(f"- {mark} {md_text(c['label'])}" + ("" if c["passed"] else f": {md_text(c['message'])}"))
-        if e["diagnosis"]:  # the course's own words (questions.py), written in Markdown
+        if e["diagnosis"]:  # the course's own words (grading/questions/), written in Markdown
             lines += ["", f"Likely mistake: {e['diagnosis']}"]
         if e["error_output"]:
             lines += ["", "Error output (truncated):", "", *md_block(e["error_output"])]

@@ -7,8 +7,9 @@ What the sandbox is (``bwrap``, Debian/Ubuntu package ``bubblewrap``):
   terminal session (``--new-session``);
 * a file system of read-only binds of only what student code needs: ``/usr`` (system libraries),
   the Python installation and the virtual environment, and a *staged copy* of the student-facing
-  part of ``course_utils`` (without ``course_utils/instructor``, ``grade.py`` and
-  ``assignments.py``). The course folder, ``assignments/source``, ``solutions/``, the submissions,
+  part of ``course_utils`` (only the files the release's allowlist names,
+  :mod:`.release_manifest`: never ``course_utils/instructor``, ``grade.py`` or ``assignments.py``).
+  The course folder, ``assignments/source``, ``solutions/``, the submissions,
   the output folder and the instructor's home are not mounted at all;
 * a private tmpfs with a size cap as the only writable place;
 * per question: limits on CPU seconds, address space, file size (so also printed output),
@@ -45,9 +46,11 @@ from pathlib import Path
 
 from course_utils.grading import drivers
 
+from . import release_manifest
+
 PACKAGE = Path(__file__).resolve().parents[1]  # course_utils/
 HARNESS = Path(__file__).with_name("harness.py")
-INSTRUCTOR_ONLY = ("instructor", "grade.py", "assignments.py")
+INSTRUCTOR_ONLY = release_manifest.INSTRUCTOR_ONLY
 HEADER_BYTES = 8
 STARTUP_SECONDS = 180.0  # importing torch on a busy 2-core machine takes tens of seconds
 INSTALL_HELP = (
@@ -135,14 +138,7 @@ def bwrap_problem() -> str | None:
 def stage_course(dest: Path) -> Path:
     """Copy the student-facing part of ``course_utils`` and the harness into ``dest`` (read-only there)."""
     dest = Path(dest)
-
-    def ignore(folder, names):
-        skip = {"__pycache__", ".ipynb_checkpoints"}
-        if Path(folder).resolve() == PACKAGE:
-            skip |= set(INSTRUCTOR_ONLY)
-        return [n for n in names if n in skip or n.endswith((".pyc", ".pyo"))]
-
-    shutil.copytree(PACKAGE, dest / "course_utils", ignore=ignore)
+    release_manifest.copy_student_package(PACKAGE, dest / "course_utils")  # the release's allowlist, nothing else
     shutil.copy2(HARNESS, dest / "zygote.py")
     for path in [dest, *dest.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
@@ -319,8 +315,29 @@ class Sandbox:
         ready = self._read_frame(time.monotonic() + STARTUP_SECONDS, 1 << 16)
         if not isinstance(ready, dict) or not ready.get("ready"):
             self.close()
-            raise SandboxUnavailable(f"the sandbox did not start ({ready!r:.200})")
+            raise SandboxUnavailable(f"the sandbox did not start ({ready!r:.200}){self._diagnose(cmd, env)}")
         self.started += 1
+
+    def _diagnose(self, cmd: list[str], env: dict) -> str:
+        """Why a sandbox did not start: bwrap's own message for a trivial command in the same sandbox.
+
+        (A working sandbox's stderr is discarded, so that nothing a submission does can flood it.)
+        """
+        if not self.isolate or "--" not in cmd:
+            return ""
+        probe = cmd[: cmd.index("--") + 2] + ["-I", "-S", "-c", "import encodings"]
+        try:
+            run = subprocess.run(probe, capture_output=True, text=True, env=env, cwd="/", timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f": {exc}"
+        said = run.stderr.strip()[-300:]
+        if not said:
+            return ""
+        hint = ""
+        if os.geteuid() != 0:
+            hint = (" (graded as an ordinary user, the Python installation and the environment must be "
+                    "readable by that user: see INSTRUCTORS.md, 'Grading as an ordinary user')")  # fmt: skip
+        return f": {said}{hint}"
 
     @property
     def process_limit(self) -> str:
