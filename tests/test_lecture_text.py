@@ -103,3 +103,10 @@ def test_committed_progress_bars_show_their_final_state(path):
             if WIDGET_VIEW in out.get("data", {}) and re.search(r"\d+%\|", plain) and "100%|" not in plain:
                 stuck.append(plain)
     assert stuck == [], "run `python tools/normalize_notebooks.py` to write the bars' final state"
+
+
+@pytest.mark.parametrize("name", TEXT_DONE)
+def test_redraw_plumbing_lives_in_course_utils(name):
+    code = "\n".join(text(c) for c in load(lecture(name))["cells"] if c["cell_type"] == "code")
+    for plumbing in ("set_layout_engine(", "redraw faster", "faster redraws", "redraws stay fast"):
+        assert plumbing not in code, f"{plumbing!r}: use widgets.freeze_layout / widgets.plain_log_labels"
