@@ -25,6 +25,12 @@ write into ``metadata.execution``, a notebook-level ``course.execution_seconds``
 Python version in ``metadata.language_info``. Executing an unchanged notebook therefore leaves its
 file byte for byte as it was; the run time is measured by the test run instead (see
 ``tests/conftest.py``).
+
+It also writes a finished progress bar's final state into its text: a ``tqdm`` bar in a notebook
+is a widget whose saved state ends at 100 %, but its ``text/plain`` fallback (what GitHub, nbviewer
+and any view without the widget manager show) was captured when the bar was created, at 0 %. When
+the saved widget state says the bar finished, the fallback becomes ``DESC: 100%|██████████| N/N``
+(without the timing, which differs from run to run). Such cells are ``NBVAL_IGNORE_OUTPUT`` cells.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,6 +54,7 @@ __all__ = [
     "THREAD_VARIABLES",
     "execute",
     "execute_notebook",
+    "finish_progress_text",
     "normalize",
     "normalize_file",
     "policy",
@@ -76,6 +84,10 @@ _FOLDERS = {
 }
 # Cell metadata written by nbclient (record_timing) and JupyterLab: wall-clock times of one run.
 _VOLATILE_CELL_METADATA = ("execution",)
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# tqdm's text fallback of a notebook bar: "DESC:   0%|          | 0/4 [00:00<?, ?it/s]" (DESC may be empty).
+_PROGRESS_TEXT = re.compile(r"(?P<desc>[^\n|]*?)\s*\d+%\|[^|\n]*\|\s*\d+/(?P<total>\d+)")
 
 
 def policy_env(home: str | os.PathLike[str], base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -113,10 +125,59 @@ def policy() -> Iterator[dict[str, str]]:
             os.environ.update(saved)
 
 
+def _progress_bar(state: Mapping[str, Any], model_id: str | None) -> tuple[float, float] | None:
+    """``(value, max)`` of the progress bar inside the widget ``model_id`` (tqdm's HBox), or None."""
+    model = state.get(model_id or "", {})
+    children = model.get("state", {}).get("children", []) if model.get("model_name") == "HBoxModel" else []
+    for child in children:
+        child_model = state.get(str(child).removeprefix("IPY_MODEL_"), {})
+        if child_model.get("model_name") == "FloatProgressModel":
+            bar = child_model.get("state", {})
+            return float(bar.get("value", 0)), float(bar.get("max", 100))
+    return None
+
+
+def finish_progress_text(nb: Any) -> bool:
+    """Write each finished tqdm bar's final state into its ``text/plain`` fallback (see the module docstring).
+
+    Returns True when a fallback changed. A bar without saved widget state, or one that stopped before
+    its end, is left as it is.
+
+    >>> state = {"h": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p"]}},
+    ...          "p": {"model_name": "FloatProgressModel", "state": {"value": 4, "max": 4}}}
+    >>> out = {"data": {"text/plain": "runs:   0%|          | 0/4 [00:00<?, ?it/s]",
+    ...                 "application/vnd.jupyter.widget-view+json": {"model_id": "h"}}}
+    >>> nb = {"metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": state}}},
+    ...       "cells": [{"cell_type": "code", "outputs": [out]}]}
+    >>> finish_progress_text(nb), out["data"]["text/plain"], finish_progress_text(nb)
+    (True, 'runs: 100%|██████████| 4/4', False)
+    """
+    state = nb.get("metadata", {}).get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    changed = False
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = out.get("data", {})
+            plain = data.get("text/plain")
+            if _WIDGET_VIEW not in data or plain is None:
+                continue
+            plain = plain if isinstance(plain, str) else "".join(plain)
+            match = _PROGRESS_TEXT.match(plain)
+            bar = _progress_bar(state, data[_WIDGET_VIEW].get("model_id")) if match else None
+            if bar is None or bar[0] < bar[1]:
+                continue
+            total = match["total"]
+            final = f"{match['desc']} 100%|{'█' * 10}| {total}/{total}".lstrip()
+            if data["text/plain"] != final:
+                data["text/plain"] = final
+                changed = True
+    return changed
+
+
 def normalize(nb: Any) -> bool:
     """Drop run-to-run noise from a notebook (a ``nbformat`` node or a plain dict), in place.
 
-    Returns True when something was removed. Outputs and execution counts are kept.
+    Returns True when something was removed. Outputs and execution counts are kept (a finished
+    progress bar's text fallback shows its final state: :func:`finish_progress_text`).
 
     >>> nb = {"metadata": {"course": {"execution_seconds": 3.1}, "language_info": {"version": "3.11.7"}},
     ...       "cells": [{"cell_type": "code", "metadata": {"execution": {"iopub.status.busy": "..."}}}]}
@@ -143,7 +204,7 @@ def normalize(nb: Any) -> bool:
     if isinstance(info, dict) and "version" in info:
         del info["version"]  # the kernel's Python patch version: differs between machines
         changed = True
-    return changed
+    return finish_progress_text(nb) or changed
 
 
 def _dumps(nb: Any) -> str:

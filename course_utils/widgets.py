@@ -192,6 +192,28 @@ def live_plot(fig, update, description="", **controls) -> LivePlot:
     return LivePlot(fig, update, controls, description=description)
 
 
+def freeze_layout(fig):
+    """Lay ``fig`` out once with its layout engine (e.g. ``layout="constrained"``), then switch the engine off.
+
+    A constrained layout is recomputed at every draw. A live figure's axes do not move when a slider
+    changes the data, so computing the layout once is enough, and every redraw gets faster.
+    Returns nothing, so that a cell may end with it without displaying the figure.
+    """
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+
+
+def plain_log_labels(axis, fmt="%.0e"):
+    """Tick labels such as ``1e-05`` on a log ``axis`` (``ax.xaxis`` or ``ax.yaxis``) of a live figure.
+
+    matplotlib's default log labels are math text (:math:`10^{-5}`), which costs far more to lay
+    out at every redraw than plain text. Returns nothing (a cell may end with it).
+    """
+    from matplotlib import ticker
+
+    axis.set_major_formatter(ticker.FormatStrFormatter(fmt))
+
+
 def log_slider(description, value, min_exp, max_exp, step=0.1, fmt=".2e"):
     """A FloatLogSlider from 10**min_exp to 10**max_exp (learning rates, eps, ...)."""
     return widgets.FloatLogSlider(

@@ -2,6 +2,7 @@ import ipywidgets
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from course_utils import optim, optimize, plots, problems, widgets
 
@@ -175,3 +176,28 @@ def test_live_frames_are_twice_the_displayed_size_and_saved_with_a_static_copy()
     assert data["text/plain"].startswith("A line that tilts.") and "a = 1" in data["text/plain"]
     with pytest.raises(TypeError, match="description"):
         widgets.LivePlot(Figure(), update, {"a": widgets.slider("a", 1, 0, 5, 1)}, description=None)
+
+
+def test_freeze_layout_keeps_the_constrained_positions_and_turns_the_engine_off():
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.set(xlabel="a long x label", ylabel="y", title="left")
+    ax2.set(xlabel="x", title="right")
+    default = ax1.get_position().bounds  # before any layout: the subplot grid's default box
+    assert widgets.freeze_layout(fig) is None  # a cell may end with it without showing the figure
+    laid_out = ax1.get_position().bounds
+    assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    assert laid_out != default  # the constrained layout did run once
+    ax1.set_title("a much longer title that a layout engine would make room for")
+    fig.draw_without_rendering()
+    assert ax1.get_position().bounds == laid_out  # frozen: later draws leave the axes where they are
+
+
+def test_plain_log_labels_are_plain_text():
+    fig = Figure()
+    ax = fig.subplots()
+    ax.semilogy([1, 2, 3], [1e-6, 1e-3, 1.0])
+    widgets.plain_log_labels(ax.yaxis)
+    fig.draw_without_rendering()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "1e-05" in labels and not any("$" in s for s in labels)

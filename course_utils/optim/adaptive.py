@@ -66,7 +66,10 @@ class RMSState(NamedTuple):
 def scale_by_rms(alpha=0.99, eps=1e-8, centered=False, eps_placement="outside") -> Transform:
     r"""RMSprop's scaling (Hinton's lecture 6e; ``torch.optim.RMSprop``).
 
-    .. math:: v_t = \alpha v_{t-1} + (1-\alpha) g_t^2, \qquad d_t = g_t / (\sqrt{v_t} + \epsilon)
+    .. math:: v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \qquad d_t = g_t / (\sqrt{v_t} + \epsilon)
+
+    The decay rate :math:`\beta_2` (Adam's letter, ``docs/notation.md``) is ``alpha``, as
+    ``torch.optim.RMSprop`` names it; Keras calls it ``rho``.
 
     RMSprop *does* average squared gradients: it replaces AdaGrad's sum by an exponential moving
     average, so old gradients are forgotten. ``centered=True`` divides by an estimate of the

@@ -20,12 +20,14 @@ def trace(momentum=0.9, dampening=0.0, nesterov=False) -> Transform:
     r"""Heavy-ball momentum as ``torch.optim.SGD`` computes it.
 
     .. math::
-        b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + (1-\tau)\, g_t, \qquad
-        d_t = \begin{cases} g_t + \mu b_t & \text{nesterov} \\ b_t & \text{otherwise} \end{cases}
+        b_1 = g_1, \qquad b_t = \beta\, b_{t-1} + (1-\tau)\, g_t, \qquad
+        d_t = \begin{cases} g_t + \beta b_t & \text{nesterov} \\ b_t & \text{otherwise} \end{cases}
 
-    The learning rate is applied *after* this block (``chain(trace(mu), scale_by_lr(lr))``).
-    Sutskever et al. (2013) put it *inside* the buffer, :math:`v \leftarrow \mu v + \eta g`:
-    that is ``chain(scale_by_lr(lr), trace(mu))``: the same iterates for a constant ``lr``,
+    with :math:`\beta` = ``momentum`` and :math:`\tau` = ``dampening`` (the course's notation,
+    ``docs/notation.md``). The learning rate is applied *after* this block
+    (``chain(trace(momentum), scale_by_lr(lr))``). Sutskever et al. (2013) put it *inside* the buffer,
+    :math:`v \leftarrow \beta v + \eta g` (they write :math:`\mu` for :math:`\beta`): that is
+    ``chain(scale_by_lr(lr), trace(momentum))``: the same iterates for a constant ``lr``,
     different ones under a schedule. Torch's Nesterov iterates are Sutskever's look-ahead points.
     """
     momentum = hyperparameter(momentum, "momentum")
