@@ -192,6 +192,18 @@ def live_plot(fig, update, description="", **controls) -> LivePlot:
     return LivePlot(fig, update, controls, description=description)
 
 
+def freeze_layout(fig):
+    """Lay ``fig`` out once (constrained layout) and keep that layout for every later redraw.
+
+    A live plot's ``update`` changes data, limits and titles; re-running the layout engine at every
+    redraw would cost as much as the drawing itself and make the axes jump. Call this after the
+    figure's longest title and widest tick labels are in place, before :func:`live_plot`.
+    """
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    return fig
+
+
 def log_slider(description, value, min_exp, max_exp, step=0.1, fmt=".2e"):
     """A FloatLogSlider from 10**min_exp to 10**max_exp (learning rates, eps, ...)."""
     return widgets.FloatLogSlider(

@@ -175,3 +175,18 @@ def test_live_frames_are_twice_the_displayed_size_and_saved_with_a_static_copy()
     assert data["text/plain"].startswith("A line that tilts.") and "a = 1" in data["text/plain"]
     with pytest.raises(TypeError, match="description"):
         widgets.LivePlot(Figure(), update, {"a": widgets.slider("a", 1, 0, 5, 1)}, description=None)
+
+
+def test_freeze_layout_keeps_the_constrained_layout_through_later_changes():
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("a long title that the layout makes room for")
+    assert widgets.freeze_layout(fig) is fig
+    assert not fig.get_constrained_layout()
+    laid_out = ax.get_position().bounds
+    assert laid_out != (0.125, 0.11, 0.775, 0.77)  # moved away from matplotlib's default subplot box
+    ax.set_title("short")
+    ax.set_ylim(-1e6, 1e6)  # wider tick labels: a live layout would move the axes
+    fig.canvas.draw()
+    assert ax.get_position().bounds == laid_out
