@@ -1,4 +1,4 @@
-"""Data-parallel Adam with ``torch.distributed``: a few CPU processes on one machine (lecture 11).
+"""Data-parallel Adam with ``torch.distributed``: a few CPU processes on one machine (lecture 13).
 
 Data parallelism gives every process (a *rank*) the same model and its own shard of each batch.
 After ``loss.backward()`` the ranks average their gradients with an all-reduce, so every rank

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,6 +21,10 @@ def test_benchmark_suite_runs_and_reports(tmp_path):
         assert heading in proc.stdout
     report = json.loads(out.read_text())
     seconds = report["adam_step"]["seconds"]
+    bandwidths = report["adam_step"]["bandwidth"]  # NumPy on one thread and torch on all threads
+    assert len(bandwidths) == 2 and all(v > 0 for v in bandwidths.values())
+    floor = 28 * report["adam_step"]["params"] / max(bandwidths.values())
+    assert report["adam_step"]["floor_s"] == pytest.approx(floor, rel=1e-12)  # the floor is set by the best one
     assert all(v > 0 for v in seconds.values()) and len(seconds) == 7
     assert report["sweep"]["configs"] == 100 and report["sweep"]["batched_s"] > 0
     assert isinstance(report["adam_cuda"], (str, dict))
