@@ -97,6 +97,11 @@ def figure_problems(nb, student_figures=False) -> list[str]:
             if WIDGET in data and not _text(cell).count("description="):
                 problems.append(f"{where}: an interactive figure needs a description= for readers without a kernel")
     for index, cell in enumerate(cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            progress = re.search(r"\d+%\|", "".join(data.get("text/plain", "")))  # a tqdm bar, not a figure
+            if WIDGET in data and "image/png" not in data and not progress:
+                problems.append(f"cell {index}: an interactive figure without a static picture of its first state")
         match = re.match(r"\*\*Figure (\d+)\.\*\*", _text(cell)) if cell["cell_type"] == "markdown" else None
         previous = cells[index - 1] if index else None
         drawn = previous is not None and (_pictures(previous) or _student_figure(previous, student_figures))
@@ -168,6 +173,9 @@ def test_the_contract_accepts_a_good_figure_and_names_each_fault():
         ),
         "description=": _nb(_figure_cell(GOOD, ALT, widget=True), _caption_cell("**Figure 1.** " + GOOD[10:])),
         "without a figure": _nb(_caption_cell("**Figure 1.** A caption with no figure above it.")),
+        "without a static picture": _nb(
+            {"cell_type": "code", "source": "live", "metadata": {}, "outputs": [{"data": {WIDGET: {}}}]}
+        ),
     }
     for expected, nb in faults.items():
         found = "\n".join(figure_problems(nb))
