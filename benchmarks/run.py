@@ -6,10 +6,14 @@
 Targets (issue "Performance"): an Adam step on 10M float32 NumPy parameters <= 2.5x the memory-
 bandwidth floor and faster than torch.optim.Adam(foreach=True); 10,000 Adam configurations x 1,000
 Rosenbrock steps in one batched call <= 2 s and >= 100x faster than one by one; widget redraws
-<= 100 ms median; lecture notebooks < 60 s each and the course < 300 s (each notebook's time is
-measured here as it runs). Times are medians of repeats; nothing here asserts a time, it reports.
+<= 100 ms median from a control's change to the new picture in the browser (--browser: JupyterLab in
+headless Chromium; without it, the kernel's share: recompute + render + PNG); lecture notebooks
+< 60 s each and the course < 300 s (each notebook's time is measured here as it runs). Times are
+medians of repeats, with the machine's load average; nothing here asserts a time, it reports.
 The floor is 28 bytes per parameter at the best triad bandwidth measured (NumPy on one thread, torch
 on all its threads): the fastest that memory can be streamed on this machine.
+
+    python benchmarks/run.py --widgets-only --browser --notebooks notebooks/03_*.ipynb   # one lecture's widgets
 """
 
 from __future__ import annotations
@@ -164,6 +168,39 @@ def widgets_in_notebooks(paths, n):
     return results, seconds
 
 
+def widgets_in_browser(paths, changes=5):
+    """Run each notebook with "Run All" in JupyterLab (headless Chromium, as tests/browser does) and time
+    every control of every live plot: input event to new picture decoded and painted, in the page.
+
+    Returns {notebook: {"plot i: control": summary}}, or a sentence saying why it could not run."""
+    import tempfile
+
+    from tests.browser.lab import CHROMIUM, Lab, browser_context, check_notebook, copy_course, summarize
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "not measured: playwright is not installed (pip install -e '.[test]')"
+    if not Path(CHROMIUM).exists():
+        return f"not measured: no Chromium at {CHROMIUM} (apt-get install chromium)"
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        lab = Lab(copy_course(ROOT, tmp / "course", folders=("notebooks",)), tmp / "home")
+        try:
+            with sync_playwright() as p:
+                ctx = browser_context(p, tmp / "profile")
+                page = ctx.pages[0] if ctx.pages else ctx.new_page()
+                page.set_default_timeout(60000)
+                for path in paths:
+                    report = check_notebook(page, lab.url, lab.token, f"notebooks/{path.name}", keypresses=changes)
+                    results[path.stem] = {c: summarize(t) for c, t in report.roundtrips.items()}
+                ctx.close()
+        finally:
+            lab.close()
+    return results
+
+
 def machine():
     import torch
 
@@ -180,20 +217,9 @@ def machine():
             "torch": torch.__version__, "cuda": cuda}  # fmt: skip
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Course performance benchmarks")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that everything runs")
-    parser.add_argument("--out", type=Path, help="where to write the JSON results")
-    parser.add_argument(
-        "--notebooks", nargs="*", type=Path, help="notebooks whose widgets to time (default: all lectures)"
-    )
-    args = parser.parse_args(argv)
-    smoke = args.smoke
+def optimizer_benchmarks(report, smoke):
     n = 100_000 if smoke else 10_000_000
     grid, steps, singles = (10, 50, 5) if smoke else (100, 1000, 20)
-    report = {"machine": machine(), "smoke": smoke}
-
-    print(f"Machine: {report['machine']}\n")
     floor, rows, bandwidths = adam_step(n, 3 if smoke else 7)
     report["adam_step"] = {"params": n, "floor_s": floor, "seconds": rows, "bandwidth": bandwidths}
     measured = ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bandwidths.items())
@@ -223,19 +249,54 @@ def main(argv=None):
     print(f"  one by one (estimated from {singles} runs): {serial:.1f} s -> batched is {serial / batched:.0f}x faster "
           "(target >= 100x)\n")  # fmt: skip
 
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Course performance benchmarks")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that everything runs")
+    parser.add_argument("--out", type=Path, help="where to write the JSON results")
+    parser.add_argument(
+        "--notebooks", nargs="*", type=Path, help="notebooks whose widgets to time (default: all lectures)"
+    )
+    parser.add_argument(
+        "--browser", action="store_true", help="also time each widget in JupyterLab in headless Chromium"
+    )
+    parser.add_argument("--widgets-only", action="store_true", help="skip the optimizer benchmarks")
+    args = parser.parse_args(argv)
+    smoke = args.smoke
+    report = {"machine": machine(), "smoke": smoke}
+
+    print(f"Machine: {report['machine']}\n")
+    report["load_before"] = os.getloadavg()
+    if not args.widgets_only:
+        optimizer_benchmarks(report, smoke)
     paths = args.notebooks if args.notebooks is not None else sorted((ROOT / "notebooks").glob("*.ipynb"))
     if smoke:
         paths = paths[:1]
     widget_times, notebook_seconds = widgets_in_notebooks(paths, 3 if smoke else 10)
     report["widgets"] = widget_times
-    print("Widget redraws (recompute + render), per control")
+    print("Widget redraws in the kernel (recompute + render + PNG), per control")
     for name, rows_ in widget_times.items():
         for r in rows_:
             flag = "" if r["median_s"] <= 0.1 else "  <-- over 100 ms"
             print(
                 f"  {name:32s} {r['control']:14s} median {r['median_s'] * 1e3:6.1f} ms  "
-                f"worst {r['max_s'] * 1e3:6.1f} ms{flag}"
+                f"worst {r['max_s'] * 1e3:6.1f} ms  full draws {r['full_draws']}/{r['n']}{flag}"
             )
+    if args.browser:
+        with_widgets = [p for p in paths if "live_plot(" in p.read_text(encoding="utf-8")]
+        browser = widgets_in_browser(with_widgets, 3 if smoke else 7)
+        report["browser_widgets"] = browser
+        print("\nWidget round trips in the browser (input event -> new picture decoded and painted), per control")
+        if isinstance(browser, str):
+            print(f"  {browser}")
+        else:
+            for name, controls in browser.items():
+                for control, r in controls.items():
+                    flag = "" if r["median_ms"] <= 100 else "  <-- over 100 ms"
+                    print(f"  {name:28s} {control:20s} median {r['median_ms']:6.1f} ms  worst {r['worst_ms']:6.1f} ms  "
+                          f"({r['n']} changes){flag}")  # fmt: skip
+    report["load_after"] = os.getloadavg()
+    print(f"\nLoad average (1, 5, 15 min) before: {report['load_before']}, after: {report['load_after']}")
     report["notebook_seconds"] = notebook_seconds
     print(
         f"\nNotebooks executed in this run (with the widget timing cell): {len(notebook_seconds)} notebooks, "

@@ -181,9 +181,14 @@ def setup(context: str = "laptop"):
     ``context="talk"`` enlarges text, lines and markers for a projector. In a notebook, each figure
     is audited (:func:`audit`) as it is rendered; the result goes into the output's metadata.
     """
+    import matplotlib
     import matplotlib.pyplot as plt
 
     plt.style.use(_sheets(context))
+    if matplotlib.get_backend(auto_select=False) in ("inline", "module://matplotlib_inline.backend_inline"):
+        # matplotlib loads its backend at the first figure, and matplotlib-inline then installs its own
+        # PNG formatter (1x, no audit) over ours: load it now, without a `%matplotlib inline` cell
+        import matplotlib_inline.backend_inline  # noqa: F401
     _register_png_formatter()
 
 

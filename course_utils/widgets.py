@@ -3,17 +3,21 @@
 The figure is created once; each change of a control calls ``update(**values)``, which should
 only change the data of existing artists (``line.set_data``), and the figure is re-rendered to a
 PNG shown by an ``ipywidgets.Image``. No flicker, no figure pile-up, and every redraw is timed
-(``live_plot.timings``) so the course can check the "well under 100 ms" promise.
+(``live_plot.timings``) so the course can check its 100 ms promise (benchmarks/run.py).
 
 Pictures are rendered at twice the screen's pixel density (``plots.DENSITY``) and shown at the
 figure's size in CSS pixels (``figsize`` × 96), never wider than the notebook column. In a saved
 notebook the widget's output also carries a static PNG of its initial state and a text
 description, for readers without a running kernel (GitHub, a rendered website, a screen reader).
 
-Speed comes from blitting, done automatically: after ``update`` the artists that matplotlib marks
-as changed (``artist.stale``) are drawn on top of a cached picture of everything else (contours,
-axes, legends). When anything else changes (axis limits, scales, added or removed artists), the
-whole figure is drawn again and the cache renewed.
+Speed comes from drawing, encoding and sending only what changed, in two stacked pictures. The
+artists that matplotlib marks as changed after ``update`` (``artist.stale``) are drawn alone on a
+transparent layer, the only PNG sent on most moves (mostly empty, so it is quick to compress,
+send and decode). Everything else (contours, axes, legends) is the background layer below it,
+drawn and sent again only when something in it changes (axis limits, scales, added, removed or
+hidden artists). Backgrounds are cached by that layout, so returning to a choice seen before (a
+dropdown's option, say) costs no full draw; ``prerender`` draws the backgrounds of chosen
+controls' options up front.
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ def _visible_content(artist) -> bool:
     return not (isinstance(artist, Text) and artist.get_text() == "")
 
 
+def _ticks(axis) -> tuple:
+    """The tick positions and labels that ``axis`` would draw now (major, then minor)."""
+    if not axis.axes.get_visible():
+        return ()
+    major, minor = axis.get_majorticklocs(), axis.get_minorticklocs()
+    return (
+        tuple(major), tuple(axis.get_major_formatter().format_ticks(major)),
+        tuple(minor), tuple(axis.get_minor_formatter().format_ticks(minor)),
+    )  # fmt: skip
+
+
 def _chunk(tag: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
@@ -65,7 +80,7 @@ def encode_png(rgba) -> bytes:
     rows[:, 1:] = pixels.reshape(height, -1)
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
     return (
-        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 1))
         + _chunk(b"IEND", b"")
     )  # fmt: skip
 
@@ -73,33 +88,46 @@ def encode_png(rgba) -> bytes:
 class LivePlot:
     """Controls + a figure that ``update`` redraws. Display it (last line of a cell) to use it."""
 
-    def __init__(self, fig, update, controls: dict, blit=True, description="", density=plots.DENSITY):
+    CACHED_BACKGROUNDS = 16  # layouts kept (a PNG of ~100-300 kB each)
+
+    def __init__(self, fig, update, controls: dict, blit=True, description="", density=plots.DENSITY, prerender=()):
         if not controls:
             raise ValueError("LivePlot needs at least one control")
         if not isinstance(description, str):
             raise TypeError(f"description must be a string (what the figure shows), got {type(description).__name__}")
+        unknown = [name for name in prerender if name not in controls]
+        if unknown:
+            raise ValueError(
+                f"prerender names controls that do not exist: {unknown}; the controls are {list(controls)}"
+            )
         self.fig, self.update, self.controls, self.blit = fig, update, dict(controls), blit
         self.description = description.strip()
         self.density = density
         fig.set_dpi(plots.DISPLAY_DPI * density)  # draw at `density` pixels per CSS pixel
         self.canvas = FigureCanvasAgg(fig)
         self._animated: set = set()
-        self._background = None
-        self._layout = None
+        self._backgrounds: dict = {}  # layout key -> (background PNG, ids of the artists it shows), most recent last
         self.full_draws = 0
         self.canvas.draw()  # clears every artist's "stale" flag: from now on, stale means "changed"
+        pixel_width, pixel_height = self.canvas.get_width_height()
+        self._blank = encode_png(np.zeros((pixel_height, pixel_width, 4), np.uint8))  # background when not blitting
         width, height = (round(v) for v in fig.get_size_inches() * plots.DISPLAY_DPI)
         self.display_size = (width, height)  # CSS pixels
-        self.image = widgets.Image(
-            format="png", layout=widgets.Layout(width=f"{width}px", max_width="100%", height="auto")
-        )
+        layer = {"grid_area": "plot", "width": "100%", "height": "auto"}  # both layers in one grid cell
+        self.background = widgets.Image(format="png", layout=widgets.Layout(**layer))
+        self.image = widgets.Image(format="png", layout=widgets.Layout(**layer))  # the live layer, on top
         self.image.add_class("course-live-plot")
+        self.picture = widgets.GridBox(
+            [self.background, self.image],
+            layout=widgets.Layout(grid_template_areas='"plot"', width=f"{width}px", max_width="100%"),
+        )
         self.timings: list[float] = []  # seconds per recompute + redraw
         for control in self.controls.values():
             control.observe(self._changed, names="value")
         self.widget = widgets.VBox(
-            [widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}), self.image]
+            [widgets.HBox(list(self.controls.values()), layout={"flex_flow": "row wrap"}), self.picture]
         )
+        self._prerender(prerender)
         self.redraw()
         _LIVE.add(self)
 
@@ -109,58 +137,77 @@ class LivePlot:
     def redraw(self):
         start = time.perf_counter()
         self.update(**self.values())
-        self._render()
+        self.background.value = self._render()  # traitlets sends it only when it changed
         self.image.value = encode_png(self.canvas.buffer_rgba())
         self.timings.append(time.perf_counter() - start)
 
-    def _image(self):
-        rgba = self.canvas.buffer_rgba()
-        return Image.frombuffer("RGBA", self.canvas.get_width_height(), rgba, "raw", "RGBA", 0, 1)
+    def _prerender(self, names):
+        """Draw and cache the background of every option of the controls ``names`` (then start over)."""
+        values = self.values()
+        for name in names:
+            for value in _sweep_values(self.controls[name], len(getattr(self.controls[name], "options", ())) or 2):
+                self.update(**{**values, name: value})
+                self._render()
 
     def _layout_key(self):
         """What a cached background depends on: sizes, and each axes' visibility, limits, scales,
-        axis labels, tick formatters and children. (Setting a limit or label to the value it
-        already has changes nothing here, so it does not force a full redraw.)"""
+        axis labels, tick positions and labels, and children. (Setting a limit, label or scale to
+        what it already shows changes nothing here, so it does not force a full redraw.)"""
         return (
             tuple(self.fig.get_size_inches()), self.fig.dpi,
             tuple((id(ax), ax.get_visible(), tuple(ax.viewLim.bounds), ax.get_xscale(), ax.get_yscale(),
-                   ax.get_xlabel(), ax.get_ylabel(), id(ax.xaxis.get_major_formatter()),
-                   id(ax.yaxis.get_major_formatter()), tuple(id(c) for c in ax.get_children()))
+                   ax.get_xlabel(), ax.get_ylabel(), _ticks(ax.xaxis), _ticks(ax.yaxis),
+                   tuple(id(c) for c in ax.get_children()))
                   for ax in self.fig.axes),
         )  # fmt: skip
 
-    def _render(self):
-        changed = {a for ax in self.fig.axes for a in ax.get_children() if a.stale and _visible_content(a)}
-        layout = self._layout_key()
-        # figure-level artists (suptitle, fig.text, fig.legend) are part of the background
-        figure_changed = any(a.stale and _visible_content(a) for a in self.fig.get_children() if a not in self.fig.axes)
-        reuse = (
-            self.blit and self._background is not None and layout == self._layout and not figure_changed
-            and changed <= self._animated
-        )  # fmt: skip
-        if not reuse:
-            if self.blit:
-                for artist in changed - self._animated:
-                    artist.set_animated(True)
-                self._animated |= changed
-            self.canvas.draw()  # everything but the animated artists
-            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-            self._layout = self._layout_key()
+    def _render(self) -> bytes:
+        """Draw the live layer into the canvas; return the PNG of the background layer below it."""
+        if not self.blit:
+            self.canvas.draw()
             self.full_draws += 1
-        else:
-            self.canvas.restore_region(self._background)
+            return self._blank
+        changed = {a for ax in self.fig.axes for a in ax.get_children() if a.stale and _visible_content(a)}
+        # figure-level artists (suptitle, fig.text, fig.legend) are part of the background
+        if any(a.stale and _visible_content(a) for a in self.fig.get_children() if a not in self.fig.axes):
+            self._backgrounds.clear()
+        joining = changed - self._animated
+        if joining:  # they move to the live layer: drop the cached backgrounds that show them
+            for artist in joining:
+                artist.set_animated(True)
+            self._animated |= joining
+            ids = {id(a) for a in joining}
+            self._backgrounds = {k: b for k, b in self._backgrounds.items() if not ids & b[1]}
+        key = self._layout_key()
+        background = self._backgrounds.pop(key, None)
+        if background is None:
+            self.canvas.draw()  # everything but the animated artists
+            shown = {id(a) for ax in self.fig.axes if ax.get_visible() for a in ax.get_children() if a.get_visible()}
+            background = (encode_png(self.canvas.buffer_rgba()), shown)
+            self.full_draws += 1
+        self._backgrounds[key] = background  # most recently used last
+        while len(self._backgrounds) > self.CACHED_BACKGROUNDS:
+            del self._backgrounds[next(iter(self._backgrounds))]
+        np.asarray(self.canvas.buffer_rgba())[...] = 0  # transparent black: long runs of zero bytes compress fastest
         for artist in sorted(self._animated, key=lambda a: a.get_zorder()):
             axes = artist.axes
             if axes is not None and axes.get_visible() and artist.get_visible() and artist.figure is self.fig:
                 axes.draw_artist(artist)
+        return background[0]
 
     def _changed(self, change):
         self.redraw()
 
+    def picture_rgba(self) -> np.ndarray:
+        """The picture a reader sees: the live layer over the background, ``(height, width, 4)`` uint8."""
+        below = Image.open(io.BytesIO(bytes(self.background.value))).convert("RGBA")
+        above = Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        return np.asarray(Image.alpha_composite(below, above))
+
     def static_png(self) -> bytes:
         """The current picture, compressed harder than the live frames: for the saved notebook."""
         buffer = io.BytesIO()
-        self._image().save(buffer, "PNG", optimize=True)
+        Image.fromarray(self.picture_rgba()).save(buffer, "PNG", optimize=True)
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -180,16 +227,18 @@ class LivePlot:
         return data, {"image/png": {"width": width, "height": height, "course": report}}
 
 
-def live_plot(fig, update, description="", **controls) -> LivePlot:
+def live_plot(fig, update, description="", prerender=(), **controls) -> LivePlot:
     """``live_plot(fig, update, lr=FloatLogSlider(...), ..., description="...")``: see :class:`LivePlot`.
 
     ``description`` says what the figure shows and what the controls change; it is the text a
-    reader without a running kernel (or a screen reader) gets.
+    reader without a running kernel (or a screen reader) gets. ``prerender``: names of controls
+    (a dropdown of problems, say) whose every option changes the background; their backgrounds
+    are drawn once, up front, so that choosing an option never waits for a full draw.
 
     Create ``fig`` with ``matplotlib.figure.Figure`` (or close a pyplot figure) so that the
     notebook does not also show a static copy.
     """
-    return LivePlot(fig, update, controls, description=description)
+    return LivePlot(fig, update, controls, description=description, prerender=prerender)
 
 
 def freeze_layout(fig):
@@ -250,13 +299,13 @@ def _sweep_values(control, n):
 def time_all_live_plots(n=10) -> list[dict]:
     """Move every control of every LivePlot in this kernel through ``n`` values; report redraw times.
 
-    Returns one dict per control: plot index, control name, median and worst seconds. Controls are
-    put back to their original values afterwards.
+    Returns one dict per control: plot index, control name, median and worst seconds, and how many
+    of the redraws drew the whole figure. Controls are put back to their original values afterwards.
     """
     report = []
     for i, live in enumerate(sorted(_LIVE, key=id)):
         for name, control in live.controls.items():
-            original, before = control.value, len(live.timings)
+            original, before, draws = control.value, len(live.timings), live.full_draws
             for value in _sweep_values(control, n):
                 control.value = value
             control.value = original
@@ -269,6 +318,7 @@ def time_all_live_plots(n=10) -> list[dict]:
                         "median_s": float(np.median(times)),
                         "max_s": float(np.max(times)),
                         "n": len(times),
+                        "full_draws": live.full_draws - draws,
                     }
                 )
     return report

@@ -163,7 +163,8 @@ class Report:
     images: int = 0
     widgets: int = 0
     live_plots: int = 0
-    roundtrips_ms: list = field(default_factory=list)
+    roundtrips_ms: list = field(default_factory=list)  # every timed change: key presses, dropdowns, buttons
+    roundtrips: dict = field(default_factory=dict)  # "plot i: slider 1" -> its round trips (ms)
 
 
 def _panel(page):
@@ -171,18 +172,31 @@ def _panel(page):
 
 
 def _roundtrip(page, img, action, timeout_ms=5000):
-    """Milliseconds from ``action()`` (a key press or a drag) until the figure's image changes."""
+    """Milliseconds from the reader's input (the first key, pointer or input event that ``action()``
+    fires in the page) until the figure's live image has changed, been decoded and been painted.
+
+    Timed inside the page, so the time Playwright takes to deliver the action does not count.
+    """
     handle = img.element_handle()
     page.evaluate(
-        """([img, timeout]) => { window.__rt = new Promise((resolve) => {
-             const before = img.src;
-             const obs = new MutationObserver(() => {
-               if (img.src !== before) { obs.disconnect(); resolve(performance.now() - window.__t0); } });
-             obs.observe(img, {attributes: true, attributeFilter: ['src']});
-             setTimeout(() => { obs.disconnect(); resolve(null); }, timeout); }); }""",
+        """([img, timeout]) => {
+             window.__t0 = null;
+             const start = () => { if (window.__t0 === null) window.__t0 = performance.now(); };
+             for (const type of ['keydown', 'pointerdown', 'input', 'change'])
+               document.addEventListener(type, start, {capture: true, once: true});
+             window.__rt = new Promise((resolve) => {
+               const before = img.src;
+               const armed = performance.now();
+               const obs = new MutationObserver(async () => {
+                 if (img.src === before) return;
+                 obs.disconnect();
+                 try { await img.decode(); } catch (e) {}  // a superseded frame: it still changed
+                 requestAnimationFrame(() => resolve(performance.now() - (window.__t0 ?? armed)));
+               });
+               obs.observe(img, {attributes: true, attributeFilter: ['src']});
+               setTimeout(() => { obs.disconnect(); resolve(null); }, timeout); }); }""",
         [handle, timeout_ms],
     )
-    page.evaluate("() => { window.__t0 = performance.now(); }")
     action()
     return page.evaluate("() => window.__rt")
 
@@ -257,44 +271,65 @@ def check_notebook(
     for i in range(report.live_plots):
         img = lives.nth(i)
         box = img.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')][1]")
-        handle = box.locator(".noUi-handle").first
-        if handle.count() == 0:
-            continue  # a live plot driven by dropdowns / buttons only
-        handle.scroll_into_view_if_needed()
-        for _ in range(keypresses):
-            ms = None
-            for key in ("ArrowRight", "ArrowLeft"):
-                handle.focus()
-                ms = _roundtrip(page, img, lambda key=key, handle=handle: handle.press(key), roundtrip_timeout_ms)
-                if ms is not None:
-                    break
-            if ms is None:
-                report.problems.append(f"live plot {i}: the keyboard moved the slider but the figure did not change")
-                break
+
+        def record(name, ms, i=i):
             report.roundtrips_ms.append(ms)
-        if i == 0:  # the mouse: drag the first slider's handle
+            report.roundtrips.setdefault(f"plot {i}: {name}", []).append(ms)
+
+        handles = box.locator(".noUi-handle")
+        for h in range(handles.count()):
+            handle = handles.nth(h)
+            handle.scroll_into_view_if_needed()
+            for _ in range(keypresses):
+                ms = None
+                for key in ("ArrowRight", "ArrowLeft"):
+                    handle.focus()
+                    ms = _roundtrip(page, img, lambda key=key, handle=handle: handle.press(key), roundtrip_timeout_ms)
+                    if ms is not None:
+                        break
+                if ms is None:
+                    report.problems.append(f"live plot {i}: the keyboard moved a slider but the figure did not change")
+                    break
+                record(f"slider {h + 1}", ms)
+        selects = box.locator("select")
+        for d in range(selects.count()):
+            select = selects.nth(d)
+            select.scroll_into_view_if_needed()
+            options = select.locator("option").count()
+            for _ in range(min(keypresses, options - 1)):
+                index = (select.evaluate("(s) => s.selectedIndex") + 1) % options
+                ms = _roundtrip(
+                    page, img, lambda s=select, index=index: s.select_option(index=index), roundtrip_timeout_ms
+                )
+                if ms is None:
+                    report.problems.append(
+                        f"live plot {i}: choosing option {index} of a dropdown did not change the figure"
+                    )
+                    break
+                record(f"dropdown {d + 1}", ms)
+        buttons = box.locator("button")
+        for b in range(min(2, buttons.count())):  # toggles: on and off again
+            button = buttons.nth(b)
+            for _ in range(2):
+                ms = _roundtrip(page, img, button.click, roundtrip_timeout_ms)
+                if ms is None:
+                    report.problems.append(f"live plot {i}: clicking button {b + 1} did not change the figure")
+                    break
+                record(f"button {b + 1}", ms)
+        if i == 0 and handles.count():  # the mouse: drag the first slider's handle (liveness, not timed)
+            handle = handles.first
             b = handle.bounding_box()
 
-            def drag(b=b):
+            def drag(b=b, dx=-40):
                 page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
                 page.mouse.down()
-                page.mouse.move(b["x"] - 40, b["y"] + b["height"] / 2, steps=4)
+                page.mouse.move(b["x"] + dx, b["y"] + b["height"] / 2, steps=4)
                 page.mouse.up()
 
-            ms = _roundtrip(page, img, drag, roundtrip_timeout_ms)
-            if ms is None:
-
-                def drag_right(b=b):
-                    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
-                    page.mouse.down()
-                    page.mouse.move(b["x"] + 60, b["y"] + b["height"] / 2, steps=4)
-                    page.mouse.up()
-
-                ms = _roundtrip(page, img, drag_right, roundtrip_timeout_ms)
-            if ms is None:
+            if _roundtrip(page, img, drag, roundtrip_timeout_ms) is None and (
+                _roundtrip(page, img, lambda: drag(dx=60), roundtrip_timeout_ms) is None
+            ):
                 report.problems.append("dragging the slider with the mouse did not change the figure")
-            else:
-                report.roundtrips_ms.append(ms)
     if result["status"] not in ("idle",):
         report.problems.append(f"kernel ended {result['status']!r}, not idle")
     if screenshot is not None:
