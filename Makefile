@@ -71,11 +71,30 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q 'pip==$(PIP_VERSION)'
 
+# PyTorch's CPU-only build on Linux without an NVIDIA GPU: PyPI's Linux torch wheel depends on NVIDIA's
+# CUDA libraries (gigabytes). Where `nvidia-smi` is missing, torch alone is first installed from
+# PyTorch's CPU index at the locked version (2.13.0+cpu satisfies the lock's ==2.13.0), then the
+# ordinary install keeps it. If that index cannot be reached (no network, a proxy that only lets PyPI
+# through), the step says so and the install carries on as before: pip then takes torch from the
+# indexes it is configured with (a local wheel folder may hold the CPU build; else PyPI's CUDA build).
+# Override: `make venv TORCH_INDEX=` (plain pip), or another index such as .../whl/cu126.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(if $(shell command -v nvidia-smi),,$(TORCH_CPU_INDEX)))
+define install_torch
+	if [ -n "$(TORCH_INDEX)" ]; then
+		echo "== torch from $(TORCH_INDEX) (the version in $(LOCK); TORCH_INDEX= turns this off)"
+		$(PIP) install --no-deps --retries 1 --timeout 20 --index-url '$(TORCH_INDEX)' torch -c $(LOCK) \
+			|| echo "WARNING: could not install torch from $(TORCH_INDEX); pip takes it from its usual indexes instead"
+	fi
+endef
+
 $(STUDENT_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(install_torch)
 	$(PIP) install -e . -c $(LOCK)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(install_torch)
 	$(PIP) install -e '.[$(DEV_EXTRAS)]' -c $(LOCK)
 	touch $@ $(STUDENT_STAMP)
 
