@@ -109,8 +109,9 @@ lab: $(STUDENT_STAMP)
 # that added a dependency the old lock does not have.
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 -c constraints.txt
 
+# packaging: tools/lock_drift.py (make test-latest) reads the locks with it, before any other install.
 $(BIN)/uv: | $(BIN)/python
-	$(PIP) install -c $(LOCK) uv
+	$(PIP) install -c $(LOCK) uv packaging
 
 lock: $(BIN)/uv
 	$(UV_COMPILE) -o $(LOCK) --custom-compile-command "make lock" -q
