@@ -17,6 +17,11 @@ BIN := $(VENV)/bin
 LOCK := requirements.lock
 PIP_VERSION := 26.3
 PIP := $(BIN)/python -m pip
+# Extra options of the installs into $(VENV). .ci/run passes --no-compile: pip would otherwise compile all
+# ~12,700 .py files of the environment to bytecode, one after the other (56 s of CPU measured here),
+# before any test can start; without it, Python compiles (and caches) only the modules that are
+# imported, once, while the other passes keep the second core busy.
+PIP_INSTALL_FLAGS ?=
 # student: run the lectures (`make lab`); dev: + instructor tools, test suite, nbdime, uv.
 DEV_EXTRAS := instructor,test,site,dev
 STUDENT_STAMP := $(VENV)/.installed-student
@@ -83,19 +88,19 @@ TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(if $(shell command -v nv
 define install_torch
 	if [ -n "$(TORCH_INDEX)" ]; then
 		echo "== torch from $(TORCH_INDEX) (the version in $(LOCK); TORCH_INDEX= turns this off)"
-		$(PIP) install --no-deps --retries 1 --timeout 20 --index-url '$(TORCH_INDEX)' torch -c $(LOCK) \
+		$(PIP) install --no-deps --retries 1 --timeout 20 --index-url '$(TORCH_INDEX)' torch -c $(LOCK) $(PIP_INSTALL_FLAGS) \
 			|| echo "WARNING: could not install torch from $(TORCH_INDEX); pip takes it from its usual indexes instead"
 	fi
 endef
 
 $(STUDENT_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	$(install_torch)
-	$(PIP) install -e . -c $(LOCK)
+	$(PIP) install -e . -c $(LOCK) $(PIP_INSTALL_FLAGS)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	$(install_torch)
-	$(PIP) install -e '.[$(DEV_EXTRAS)]' -c $(LOCK)
+	$(PIP) install -e '.[$(DEV_EXTRAS)]' -c $(LOCK) $(PIP_INSTALL_FLAGS)
 	touch $@ $(STUDENT_STAMP)
 
 venv: $(DEV_STAMP)
