@@ -161,7 +161,8 @@ def test_make_lab_installs_only_the_student_dependencies():
 
 def _install_commands(tmp_path, path=None, **variables):
     """The commands `make` would run to create a student environment in ``tmp_path`` (make -n: nothing runs)."""
-    env = dict(os.environ)
+    # not the variables of a `make` this test runs under (make test-latest passes LOCK=... down to it)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     if path is not None:
         env["PATH"] = path
     args = [f"{k}={v}" for k, v in variables.items()]
