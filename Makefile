@@ -17,6 +17,11 @@ BIN := $(VENV)/bin
 LOCK := requirements.lock
 PIP_VERSION := 26.3
 PIP := $(BIN)/python -m pip
+# Extra options of the installs into $(VENV). .ci/run passes --no-compile: pip would otherwise compile all
+# ~12,700 .py files of the environment to bytecode, one after the other (56 s of CPU measured here),
+# before any test can start; without it, Python compiles (and caches) only the modules that are
+# imported, once, while the other passes keep the second core busy.
+PIP_INSTALL_FLAGS ?=
 # student: run the lectures (`make lab`); dev: + instructor tools, test suite, nbdime, uv.
 DEV_EXTRAS := instructor,test,site,dev
 STUDENT_STAMP := $(VENV)/.installed-student
@@ -72,12 +77,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q 'pip==$(PIP_VERSION)'
 
+# PyTorch's CPU-only build on Linux without an NVIDIA GPU: PyPI's Linux torch wheel depends on NVIDIA's
+# CUDA libraries (gigabytes). Where `nvidia-smi` is missing, torch alone is first installed from
+# PyTorch's CPU index at the locked version (2.13.0+cpu satisfies the lock's ==2.13.0), then the
+# ordinary install keeps it. If that index cannot be reached (no network, a proxy that only lets PyPI
+# through), the step says so and the install carries on as before: pip then takes torch from the
+# indexes it is configured with (a local wheel folder may hold the CPU build; else PyPI's CUDA build).
+# Override: `make venv TORCH_INDEX=` (plain pip), or another index such as .../whl/cu126.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),$(if $(shell command -v nvidia-smi),,$(TORCH_CPU_INDEX)))
+define install_torch
+	if [ -n "$(TORCH_INDEX)" ]; then
+		echo "== torch from $(TORCH_INDEX) (the version in $(LOCK); TORCH_INDEX= turns this off)"
+		$(PIP) install --no-deps --retries 1 --timeout 20 --index-url '$(TORCH_INDEX)' torch -c $(LOCK) $(PIP_INSTALL_FLAGS) \
+			|| echo "WARNING: could not install torch from $(TORCH_INDEX); pip takes it from its usual indexes instead"
+	fi
+endef
+
 $(STUDENT_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	$(PIP) install -e . -c $(LOCK)
+	$(install_torch)
+	$(PIP) install -e . -c $(LOCK) $(PIP_INSTALL_FLAGS)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	$(PIP) install -e '.[$(DEV_EXTRAS)]' -c $(LOCK)
+	$(install_torch)
+	$(PIP) install -e '.[$(DEV_EXTRAS)]' -c $(LOCK) $(PIP_INSTALL_FLAGS)
 	touch $@ $(STUDENT_STAMP)
 
 venv: $(DEV_STAMP)
@@ -91,8 +115,9 @@ lab: $(STUDENT_STAMP)
 # that added a dependency the old lock does not have.
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 -c constraints.txt
 
+# packaging: tools/lock_drift.py (make test-latest) reads the locks with it, before any other install.
 $(BIN)/uv: | $(BIN)/python
-	$(PIP) install -c $(LOCK) uv
+	$(PIP) install -c $(LOCK) uv packaging
 
 lock: $(BIN)/uv
 	$(UV_COMPILE) -o $(LOCK) --custom-compile-command "make lock" -q
@@ -116,36 +141,51 @@ slides: venv $(NODE_STAMP)
 
 # A separate environment with the newest releases (torch stays at constraints.txt's pin): a report
 # of every package whose newest release differs from the lock, then `make test` in that environment.
+# "Newest" is what uv finds on PyPI (uv asks PyPI itself and does not read pip's configuration;
+# UV_DEFAULT_INDEX=<url> points it at a mirror). Where no index can be reached, it says so and stops.
+# With nothing drifted there is nothing new to test: it says so and stops (TEST_LATEST_FORCE=1 runs anyway).
+TEST_LATEST_FORCE ?=
 test-latest: $(BIN)/uv
-	mkdir -p $(ARTIFACTS)
-	$(UV_COMPILE) -o $(ARTIFACTS)/latest.lock --upgrade --no-header -q
+	@mkdir -p $(ARTIFACTS)
+	index=$${UV_DEFAULT_INDEX:-$${UV_INDEX_URL:-https://pypi.org/simple}}
+	echo "== the newest releases on $$index (uv pip compile --upgrade)"
+	if ! $(UV_COMPILE) -o $(ARTIFACTS)/latest.lock --upgrade --no-header -q; then
+		echo "make test-latest: could not learn the newest releases: uv could not resolve from $$index (see its" \
+			"message above; offline, or an index that is not reachable from here). Nothing was installed or tested."
+		exit 1
+	fi
+	$(BIN)/python tools/lock_drift.py $(LOCK) $(ARTIFACTS)/latest.lock --out $(ARTIFACTS)/drift.txt
+	if [ -z "$(TEST_LATEST_FORCE)" ] && grep -q '^0 package(s) differ' $(ARTIFACTS)/drift.txt; then
+		echo "make test-latest: $(LOCK) already has the newest releases for this Python; nothing new to test"
+		exit 0
+	fi
 	rm -rf $(LATEST_VENV)
-	$(MAKE) --no-print-directory venv VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock
-	$(LATEST_VENV)/bin/python tools/lock_drift.py $(LOCK) $(ARTIFACTS)/latest.lock --out $(ARTIFACTS)/drift.txt
-	$(MAKE) --no-print-directory test VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock \
-		ARTIFACTS=$(ARTIFACTS)/latest || { echo "make test-latest: FAILED with the releases in $(ARTIFACTS)/drift.txt"; exit 1; }
-	echo "make test-latest: passed with the releases in $(ARTIFACTS)/drift.txt (to adopt them: make lock-upgrade)"
+	$(MAKE) --no-print-directory venv VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock || {
+		echo "make test-latest: FAILED to install the newest releases ($(ARTIFACTS)/latest.lock) into $(LATEST_VENV)"; exit 1; }
+	if $(MAKE) --no-print-directory test VENV=$(LATEST_VENV) LOCK=$(ARTIFACTS)/latest.lock ARTIFACTS=$(ARTIFACTS)/latest; then
+		echo "make test-latest: passed with the newest releases; what differs from $(LOCK):"
+		cat $(ARTIFACTS)/drift.txt
+		echo "(to adopt them: make lock-upgrade)"
+	else
+		echo "make test-latest: FAILED with the newest releases (logs: $(ARTIFACTS)/latest/logs/); what differs from $(LOCK):"
+		cat $(ARTIFACTS)/drift.txt
+		exit 1
+	fi
 
-# The website is built once first (`make site`, into build/site; the unit and browser passes check
-# that build through COURSE_SITE_DIR). Then three pytest passes run at the same time (each mostly waits on its own kernel or browser, so the
-# two cores stay busy), then the notebook budget and the linter; all run even if one fails:
-#  1. unit tests (tests/, not browser) and the doctests of course_utils/;
-#  2. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
-#  3. strict nbval over the notebook folders that hold notebooks; tests/conftest.py records each
-#     cell's time, and tools/notebook_budget.py checks them (kernel CPU seconds, not wall clock);
-#  4. ruff check and ruff format --check.
+# Four passes, each a background job with its log in $(LOG_DIR)/<pass>.log, so that both cores stay busy
+# (each pass mostly waits on its own kernel, browser or sandbox); all run even if one fails:
+#  1. strict nbval over the notebook folders that hold notebooks; it needs no website, so it starts at
+#     once, beside the website build (`make site` into build/site, one core); tests/conftest.py
+#     records each cell's time, and tools/notebook_budget.py checks them (kernel CPU seconds);
+#  2. unit tests (tests/, not browser) and the doctests of course_utils/, once the website is built
+#     (they check that build through COURSE_SITE_DIR);
+#  3. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
+#  4. with MACHINES_QUICK=1 (.ci/run), `make test-machines-quick`, started when the nbval pass ends.
+# Then the notebook budget and the linter.
+MACHINES_QUICK ?=
 test: venv $(NODE_STAMP)
 	@mkdir -p $(LOG_DIR) $(JUNIT_DIR)
 	failed=""
-	echo "== website (make site)"
-	export COURSE_SITE_DIR="$$PWD/build/site" COURSE_SITE_STDOUT="$$PWD/$(LOG_DIR)/site-stdout.txt"
-	if $(POLICY) $(BIN)/python tools/build_site.py --out build/site >"$$COURSE_SITE_STDOUT"; then
-		cat "$$COURSE_SITE_STDOUT"
-	else
-		cat "$$COURSE_SITE_STDOUT"
-		failed="$$failed site"
-		COURSE_SITE_DIR="$$PWD/build/site-failed"  # the site tests then fail at once instead of rebuilding
-	fi
 	dirs=""
 	for d in $(NOTEBOOK_DIRS); do
 		# -print -quit, not `find | grep -q .`: under pipefail an early-closing grep can fail the recipe by chance.
@@ -153,24 +193,43 @@ test: venv $(NODE_STAMP)
 			dirs="$$dirs $$d"
 		fi
 	done
-	pass() {  # pass NAME COMMAND...: run a pytest pass in the background, output to its log
+	pass() {  # pass NAME COMMAND...: run a pass in the background, output to its log
 		local name=$$1; shift
 		echo "+ $$*" > $(LOG_DIR)/$$name.log
 		"$$@" >> $(LOG_DIR)/$$name.log 2>&1 &
 		eval "pid_$$name=$$!"
 	}
-	echo "== starting the unit, browser and nbval passes in parallel (logs in $(LOG_DIR)/)"
-	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" $(UNIT_XDIST) --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
-	pass browser $(POLICY) $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS)
 	if [ -n "$$dirs" ]; then
+		echo "== starting the nbval pass (log in $(LOG_DIR)/nbval.log)"
 		pass nbval env COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/notebook_times.json $(POLICY) \
 			$(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs --junitxml=$(JUNIT_DIR)/nbval.xml $(PYTEST_ARGS)
 	fi
-	for name in unit browser nbval; do
+	echo "== website (make site)"
+	export COURSE_SITE_DIR="$$PWD/build/site" COURSE_SITE_STDOUT="$(abspath $(LOG_DIR))/site-stdout.txt"
+	if $(POLICY) $(BIN)/python tools/build_site.py --out build/site >"$$COURSE_SITE_STDOUT"; then
+		cat "$$COURSE_SITE_STDOUT"
+	else
+		cat "$$COURSE_SITE_STDOUT"
+		failed="$$failed site"
+		COURSE_SITE_DIR="$$PWD/build/site-failed"  # the site tests then fail at once instead of rebuilding
+	fi
+	echo "== starting the unit and browser passes (logs in $(LOG_DIR)/)"
+	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" $(UNIT_XDIST) --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
+	pass browser $(POLICY) $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS)
+	for name in nbval unit browser machines; do
 		pid_var=pid_$$name
-		[ -n "$${!pid_var:-}" ] || { echo "== $$name: no notebooks in $(NOTEBOOK_DIRS)"; continue; }
-		rc=0; wait "$${!pid_var}" || rc=$$?
-		echo "== $$name tests (exit $$rc)"
+		rc=none
+		if [ -n "$${!pid_var:-}" ]; then rc=0; wait "$${!pid_var}" || rc=$$?; fi
+		if [ $$name = nbval ] && [ -n "$(MACHINES_QUICK)" ]; then
+			# the nbval pass ends well before the browser pass: its core goes to test-machines-quick
+			echo "== starting test-machines-quick (log in $(LOG_DIR)/machines.log)"
+			pass machines $(MAKE) --no-print-directory test-machines-quick
+		fi
+		if [ $$rc = none ]; then
+			[ $$name != nbval ] || echo "== nbval: no notebooks in $(NOTEBOOK_DIRS)"
+			continue
+		fi
+		echo "== $$name (exit $$rc)"
 		cat $(LOG_DIR)/$$name.log
 		# exit 5 = no tests collected: only acceptable for the browser pass (it skips without Chromium)
 		if [ $$rc -ne 0 ] && ! { [ $$name = browser ] && [ $$rc -eq 5 ]; }; then failed="$$failed $$name"; fi

@@ -159,6 +159,45 @@ def test_make_lab_installs_only_the_student_dependencies():
     assert "install -e . -c $(LOCK)" in recipe and "[" not in recipe, recipe
 
 
+def _install_commands(tmp_path, path=None, **variables):
+    """The commands `make` would run to create a student environment in ``tmp_path`` (make -n: nothing runs)."""
+    # not the variables of a `make` this test runs under (make test-latest passes LOCK=... down to it)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    if path is not None:
+        env["PATH"] = path
+    args = [f"{k}={v}" for k, v in variables.items()]
+    venv = tmp_path / "venv"
+    cmd = ["make", "-n", "-B", "--no-print-directory", f"{venv}/.installed-student", f"VENV={venv}", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+CPU_INDEX = "--index-url 'https://download.pytorch.org/whl/cpu' torch -c requirements.lock"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_linux_without_nvidia_smi_takes_torch_from_the_cpu_index_first(tmp_path):
+    if sys.platform != "linux" or shutil.which("nvidia-smi"):
+        pytest.skip("the CPU index is the default only on Linux without nvidia-smi")
+    out = _install_commands(tmp_path)
+    torch_step, main_step = out.index(CPU_INDEX), out.index("install -e . -c requirements.lock")
+    assert torch_step < main_step, out  # torch first, so that the main install keeps the CPU build
+    assert "--no-deps" in out[:main_step], "only torch comes from PyTorch's index; the rest from the lock's"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_a_machine_with_nvidia_smi_or_an_empty_torch_index_installs_plain_pip(tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nvidia-smi").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "nvidia-smi").chmod(0o755)
+    with_gpu = _install_commands(tmp_path, path=f"{fake}{os.pathsep}{os.environ['PATH']}")
+    assert "download.pytorch.org" not in with_gpu and "install -e . -c requirements.lock" in with_gpu
+    switched_off = _install_commands(tmp_path, TORCH_INDEX="")
+    assert "download.pytorch.org" not in switched_off and "install -e . -c requirements.lock" in switched_off
+
+
 @pytest.mark.parametrize("tool", ["execute_notebooks.py", "normalize_notebooks.py"])
 def test_contributor_tools_print_their_usage(tool):
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--help"], capture_output=True, text=True)

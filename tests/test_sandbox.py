@@ -142,13 +142,30 @@ def test_the_scratch_folder_is_private_capped_and_wiped(box):
         "    for i in range(40):  # make room again, or the printed output has nowhere to go\n"
         "        if os.path.exists(f'/tmp/fill{i}'):\n"
         "            os.remove(f'/tmp/fill{i}')\n"
-        "    print('FULL AFTER', written, 'MB', exc.errno)\n",
+        "    print('FULL AFTER', written, 'MB', exc.errno)\n"
+        # an environment under /tmp (a CI clone) is bound into the scratch tmpfs: the folders that lead
+        # to it are writable, and what is written there must go too
+        "for name in os.listdir('/tmp'):\n"
+        "    if name != 'work' and os.path.isdir('/tmp/' + name):\n"
+        "        open(f'/tmp/{name}/left-behind', 'w').write('x')\n",
     )
     assert first.status == "ok", first
     full = int(first.stdout.split("FULL AFTER ")[1].split()[0])
     assert full <= LIMITS.tmpfs_mb
-    second = _probe(box, "import os\nprint('LEFT', sorted(os.listdir('/tmp')))")
-    assert "LEFT ['work']" in second.stdout  # nothing of the previous question is left
+    walk = (
+        "import os\n"
+        "left = []\n"
+        "for top, dirs, files in os.walk('/tmp'):\n"
+        "    dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(top, d)) and top + d != '/tmpwork']\n"
+        "    left += [os.path.join(top, f) for f in files]\n"
+        "print('LEFT', sorted(left), sorted(os.listdir('/tmp')))"
+    )
+    second = _probe(box, walk)
+    # nothing of the previous question is left (/tmp/work is this question's own folder)
+    assert "LEFT [] " in second.stdout, second.stdout
+    kept = set(second.stdout.split("LEFT [] ")[1].strip().strip("[]").replace("'", "").split(", "))
+    under_tmp = {r.parts[2] for r in sandbox._python_paths()[0] if r.parts[:2] == ("/", "tmp") and len(r.parts) > 2}
+    assert kept == {"work"} | under_tmp, kept  # only the folders that lead to the environment stay
 
 
 @needs_bwrap

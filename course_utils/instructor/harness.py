@@ -237,15 +237,26 @@ def _sweep(child, isolated):
             continue
 
 
+def _clear(folder):
+    """Remove everything in ``folder`` except mount points: an environment that lives under /tmp (a CI
+    clone in /tmp/...) is bound read-only into the scratch tmpfs, and the folders that lead to it stay."""
+    for entry in os.scandir(folder):
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if os.path.ismount(entry.path):
+                    continue
+                _clear(entry.path)
+                os.rmdir(entry.path)  # fails, and is kept, only when a mount point lies below it
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
 def _wipe(work):
     shutil.rmtree(work, ignore_errors=True)
     try:
-        for entry in os.listdir(os.path.dirname(work)):  # whatever else a child left in the scratch tmpfs
-            path = os.path.join(os.path.dirname(work), entry)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+        _clear(os.path.dirname(work))  # whatever else a child left in the scratch tmpfs
     except OSError:
         pass
 

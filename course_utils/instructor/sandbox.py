@@ -279,11 +279,13 @@ class Sandbox:
         cmd = [check_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         cmd += ["--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
         cmd += _system_binds()
+        # bwrap mounts in order: the scratch /tmp first, so that an environment that itself lives under
+        # /tmp (a CI clone in /tmp/...) is bound over it instead of being hidden by it.
+        cmd += ["--size", str(int(self.limits.tmpfs_mb) << 20), "--tmpfs", "/tmp"]
         for root in roots:
             if not str(root).startswith(("/usr/", "/bin/", "/lib")):
                 cmd += ["--ro-bind", str(root), str(root)]
-        cmd += ["--ro-bind", str(self.stage), "/course"]
-        cmd += ["--size", str(int(self.limits.tmpfs_mb) << 20), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+        cmd += ["--ro-bind", str(self.stage), "/course", "--chdir", "/tmp"]
         cmd += ["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--unsetenv", "PYTHONPATH"]
         cmd += ["--", python, "-I", "-S", "-B", "/course/zygote.py", json.dumps(spec)]
         return cmd
