@@ -351,3 +351,60 @@ def test_the_attacks_are_real_without_the_sandbox(attacked, tmp_path):
     settings = grader.Settings(ASSIGNMENT, SEED, LIMITS, use_sandbox=False)
     record = grader.grade_batch([path], tmp_path / "plain", settings, log=lambda s: None)[0]
     assert record["score"] == 7 > attacked["attacks"]["load_instructor_by_path"][1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Attacks on the pre-warmed process shared by the submissions one worker grades in sequence (ex07).
+# The sources in tests/hostile/ are the red team's; each thief is graded after an honest classmate.
+# ------------------------------------------------------------------------------------------------
+
+EX07 = "ex07_ema_bias_correction"
+HOSTILE = Path(__file__).with_name("hostile")
+
+
+def _ex07(**functions):
+    """The ex07 solution with the cell that defines each named function replaced by a file of tests/hostile/."""
+    nb = nbformat.read(ROOT / "solutions" / f"{EX07}.ipynb", as_version=4)
+    for function, name in functions.items():
+        i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f"def {function}(" in c.source)
+        nb.cells[i].source = (HOSTILE / f"{name}.src").read_text()
+    return nb
+
+
+def _grade_in_sequence(tmp, notebooks: dict, assignment=EX07, limits=LIMITS) -> dict:
+    """Grade ``notebooks`` (id -> notebook) one after the other in one worker; records by id."""
+    subs = tmp / "subs"
+    subs.mkdir()
+    for sid, nb in notebooks.items():
+        nbformat.write(nb, subs / f"{sid}.ipynb")
+    paths = sorted(subs.iterdir())
+    records = grader.grade_batch(paths, tmp / "out", grader.Settings(assignment, SEED, limits), log=lambda s: None)
+    return {r["id"]: r for r in records}
+
+
+def test_no_job_can_read_an_earlier_one(tmp_path):
+    """A thief graded after a classmate finds nothing of the classmate's job in the pre-warmed process.
+
+    ``thief_frames`` walks its frames up to the zygote's loop, where the previous question's reply
+    (a classmate's raw outputs) was still held, stores it in System V shared memory (which outlived
+    the question) and replays it as its own ``debiased_ema`` (it has no EMA code): 5/5 before the fix.
+    ``thief_heap`` searches ``/proc/self/mem`` for a classmate's source (freed job frames in the
+    zygote's heap) and runs it.
+    """
+    records = _grade_in_sequence(
+        tmp_path,
+        {
+            "alice": _ex07(),
+            "thief_frames": _ex07(ema_update="shm_ema", debiased_ema="shm_debiased"),
+            "thief_heap": _ex07(ema_update="steal_ema", debiased_ema="steal_debiased"),
+            "thief_reply": _ex07(debiased_ema="forge_debiased"),
+        },
+    )
+    assert records["alice"]["score"] == 5
+    for sid in ("thief_frames", "thief_heap", "thief_reply"):
+        q = records[sid]["questions"]
+        assert q["debiased_ema"]["points"] == 0, (sid, q["debiased_ema"])
+        for name in ("ema_update", "debiased_ema"):  # nobody's source was found
+            assert f"def {name}" not in q[name]["stdout"], (sid, q[name]["stdout"][:500])
+    assert records["thief_heap"]["questions"]["ema_update"]["points"] == 0
+    assert records["thief_frames"]["questions"]["ema_update"]["points"] == 2  # its own (correct) EMA step

@@ -200,3 +200,54 @@ def test_cli_explains_how_to_install_bwrap(tmp_path):
     )  # fmt: skip
     assert run.returncode == 2
     assert "bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
+
+
+@needs_bwrap
+def test_nothing_of_a_question_reaches_the_next(box):
+    """System V IPC objects, /dev/shm and the pre-warmed process's memory carry nothing to the next question."""
+    marker = f"earlier-job-{secrets.token_hex(6)}"
+    first = _probe(
+        box,
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.shmat.restype = ctypes.c_void_p\n"
+        "libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]\n"
+        "shmid = libc.shmget(0x5EED, 4096, 0o1000 | 0o666)\n"
+        f"data = b'{marker}' + b'\\x00'\n"
+        "ctypes.memmove(libc.shmat(shmid, None, 0), data, len(data))\n"
+        "print('MSGQ', libc.msgget(0x5EEE, 0o1000 | 0o666) >= 0)\n"
+        "try:\n"
+        f"    open('/dev/shm/{marker}', 'w').write('x')\n"
+        "except OSError as exc:\n"
+        "    print('NO DEV SHM', exc.errno)\n"
+        "print('SHM', shmid >= 0)",
+    )
+    assert first.status == "ok" and "SHM True" in first.stdout, first
+    second = _probe(
+        box,
+        "import ctypes, os, re\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('SHMGET', libc.shmget(0x5EED, 0, 0o666), libc.msgget(0x5EEE, 0o666))\n"
+        "ipc = [len(open(f'/proc/sysvipc/{k}').read().splitlines()) - 1 for k in ('shm', 'msg')]\n"
+        "print('IPC', *ipc)\n"
+        "print('DEVSHM', os.listdir('/dev/shm') if os.path.isdir('/dev/shm') else None)\n"
+        f"pattern = re.compile(b'{''.join(f'[{c}]' for c in marker)}')  # its text is not the marker\n"
+        "found = 0\n"
+        "mem = open('/proc/self/mem', 'rb', 0)\n"
+        "for line in open('/proc/self/maps').read().splitlines():\n"
+        "    parts = line.split()\n"
+        "    a, b = (int(x, 16) for x in parts[0].split('-'))\n"
+        "    if 'rw' not in parts[1] or b - a > (256 << 20):\n"
+        "        continue\n"
+        "    try:\n"
+        "        mem.seek(a)\n"
+        "        data = mem.read(b - a)\n"
+        "    except (OSError, ValueError, OverflowError):\n"
+        "        continue\n"
+        "    found += len(pattern.findall(data))\n"
+        "print('FOUND', found)",
+    )
+    assert second.status == "ok", second
+    assert "SHMGET -1 -1" in second.stdout and "IPC 0 0" in second.stdout, second.stdout
+    assert "DEVSHM []" in second.stdout, second.stdout
+    assert "FOUND 0" in second.stdout, second.stdout  # the first question's code is nowhere in memory

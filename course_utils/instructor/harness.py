@@ -1,22 +1,32 @@
 """The sandbox side of the batch grader: a pre-warmed process that runs each question in a fork.
 
 :mod:`.sandbox` copies this file, alone, next to a staged copy of the student-facing package and
-starts it inside bubblewrap as ``python -I -S zygote.py SPEC_JSON``. It imports NumPy (and torch,
-when the assignment needs it) once, then serves jobs from the grader, one at a time, over its
-stdin/stdout (length-prefixed JSON frames). For every job it:
+starts it inside bubblewrap as ``python -I -S zygote.py SPEC_JSON``, as the sandbox's process 1
+(``bwrap --as-pid-1``). It imports NumPy (and torch, when the assignment needs it) once, then serves
+jobs from the grader, one at a time, over its stdin/stdout (length-prefixed JSON frames).
+
+The pre-warmed process (the *zygote*) never touches a job: for every job it forks a *runner* and
+waits for it to exit. The runner reads the job from the control channel, runs it, writes the reply
+and exits, so nothing of one submission (its code, its outputs, what it printed) is ever in the
+memory of the zygote, and so of any later fork: a child cannot find an earlier job in its frames, its
+heap or ``/proc/self/mem``. The runner:
 
 1. decodes the cases and copies every input array into *shared* memory that it keeps;
 2. forks a child that closes the control channel, applies the resource limits, runs the
    submission's code and calls the function on the cases, and writes its outputs as JSON into a
    pipe; the child never sees expected values or the grading seed (they are not in the sandbox);
 3. reads that pipe with a size cap and a deadline, then kills *every* other process in the sandbox
-   (``kill(-1, SIGKILL)``: whatever the child started, detached or not), wipes the scratch folder,
-   and reports to the grader: the child's raw output, how it ended, what it printed (capped), and the
-   input arrays as they are *after* the call, read from the shared memory. The grader compares
-   those with its own copies, so "I did not change my inputs" is checked, not claimed.
+   (``kill(-1, SIGKILL)``, which spares only the runner and process 1, the zygote: whatever the child
+   started, detached or not), removes every System V IPC object and wipes the scratch folders
+   (``/tmp``, ``/dev/shm``), and reports to the grader: the child's raw output, how it ended, what it
+   printed (capped), and the input arrays as they are *after* the call, read from the shared memory.
+   The grader compares those with its own copies, so "I did not change my inputs" is checked, not
+   claimed.
 
-This process is made non-dumpable before any student code runs, so a child can neither trace it
-nor write its memory; student code runs only in the forked children.
+The zygote is made non-dumpable before any student code runs (its forks inherit that), so a child
+can neither trace it or the runner nor write their memory; student code runs only in the children.
+If a runner dies without replying (a child killed it), the zygote exits: the grader sees the channel
+close and starts a fresh sandbox.
 """
 
 import builtins
@@ -215,13 +225,13 @@ def _read_capped(path, n):
 
 
 def _sweep(child, isolated):
-    """Kill every process of the sandbox except this one (and bwrap's init, which the kernel spares).
+    """Kill every process of the sandbox except this runner and the zygote (process 1, spared by the kernel).
 
-    ``kill(-1)`` is only safe in a PID namespace of our own (we are its process 2, after bwrap's
-    init); without the sandbox (``--no-sandbox``) only the child's session can be killed.
+    ``kill(-1)`` is only safe in a PID namespace of our own (the zygote is its process 1); without the
+    sandbox (``--no-sandbox``) only the child's session can be killed.
     """
     try:
-        if isolated and os.getpid() == 2:
+        if isolated and os.getppid() == 1:
             os.kill(-1, signal.SIGKILL)
         elif child:
             os.killpg(child, signal.SIGKILL)
@@ -237,11 +247,35 @@ def _sweep(child, isolated):
             continue
 
 
-def _wipe(work):
-    shutil.rmtree(work, ignore_errors=True)
+def _clear_ipc():
+    """Remove every System V IPC object of the sandbox's own IPC namespace (shared memory, queues, semaphores).
+
+    They outlive the processes that made them, so a child could otherwise leave data for the next job.
+    Called only inside the sandbox (with ``--no-sandbox`` the IPC namespace is the machine's).
+    """
     try:
-        for entry in os.listdir(os.path.dirname(work)):  # whatever else a child left in the scratch tmpfs
-            path = os.path.join(os.path.dirname(work), entry)
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for kind, remove in (
+        ("shm", lambda i: libc.shmctl(i, 0, None)),  # IPC_RMID = 0: destroyed once nothing is attached
+        ("msg", lambda i: libc.msgctl(i, 0, None)),
+        ("sem", lambda i: libc.semctl(i, 0, 0)),
+    ):
+        try:
+            with open(f"/proc/sysvipc/{kind}", encoding="ascii") as fh:
+                ids = [int(line.split()[1]) for line in fh.readlines()[1:] if len(line.split()) > 1]
+        except (OSError, ValueError):
+            continue
+        for ident in ids:
+            remove(ident)
+
+
+def _wipe(scratch):
+    shutil.rmtree(os.path.join(scratch, "work"), ignore_errors=True)
+    try:
+        for entry in os.listdir(scratch):  # whatever else a child left in the scratch tmpfs
+            path = os.path.join(scratch, entry)
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -250,13 +284,21 @@ def _wipe(work):
         pass
 
 
+def _clean(scratch, isolated):
+    """After a job: no process, no IPC object and no file of it left in the sandbox."""
+    _wipe(scratch)
+    if isolated:
+        _clear_ipc()
+        _wipe("/dev/shm")
+
+
 def _run_job(job, baseline, drivers, questions, scratch, isolated):
     import numpy as np
 
     cases = [drivers.decode(c) for c in job.get("cases", [])]
     keep, watched = _shared_cases(cases, drivers)
     work = os.path.join(scratch, "work")
-    _wipe(work)
+    _wipe(scratch)
     os.makedirs(work, mode=0o700)
     result_r, result_w = os.pipe()
     limits = job["limits"]
@@ -313,10 +355,7 @@ def _run_job(job, baseline, drivers, questions, scratch, isolated):
         "stderr": _read_capped(os.path.join(work, "stderr.txt"), n),
         "inputs_after": [[i, name, drivers.encode(np.array(arr))] for i, name, arr in watched],
     }
-    _wipe(work)
-    del watched, cases
-    for buf in keep:
-        buf.close()
+    _clean(scratch, isolated)
     return reply
 
 
@@ -362,18 +401,41 @@ def main():
 
     _nondumpable()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as process 1 only handled signals reach it: handle none
     baseline = _vm_size_bytes()
     _write_frame(control_out, {"ready": True, "pid": os.getpid(), "baseline_bytes": baseline})
-    while True:
-        job = _read_frame(control_in)
-        if job is None:
-            return
-        try:
-            reply = _run_job(job, baseline, drivers, questions, spec["scratch"], spec["isolated"])
-        except Exception as exc:  # noqa: BLE001 - a broken job must not end the zygote silently
-            _sweep(None, spec["isolated"])
-            reply = {"status": "zygote-error", "error": f"{type(exc).__name__}: {exc}"[:300]}
-        _write_frame(control_out, reply)
+    while True:  # the zygote only forks runners: it never reads a job, its outputs or what was printed
+        runner = os.fork()
+        if runner == 0:
+            code = 70
+            try:
+                code = _runner(control_in, control_out, baseline, drivers, questions, spec)
+            finally:
+                os._exit(code)
+        while True:  # as process 1 it also reaps the orphans the runner's sweep killed
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+            if pid == runner:
+                break
+        if os.waitstatus_to_exitcode(status) != 0:
+            return  # end of input, or the runner died without replying: the grader starts a fresh sandbox
+
+
+def _runner(control_in, control_out, baseline, drivers, questions, spec):
+    """One job, in a fresh fork of the zygote: read it, run it, reply; the exit code tells the zygote how it went."""
+    job = _read_frame(control_in)
+    if job is None:
+        return 3
+    try:
+        reply = _run_job(job, baseline, drivers, questions, spec["scratch"], spec["isolated"])
+    except Exception as exc:  # noqa: BLE001 - a broken job must not end the sandbox silently
+        _sweep(None, spec["isolated"])
+        _clean(spec["scratch"], spec["isolated"])
+        reply = {"status": "zygote-error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    _write_frame(control_out, reply)
+    return 0
 
 
 if __name__ == "__main__":

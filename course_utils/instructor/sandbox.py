@@ -17,9 +17,10 @@ What the sandbox is (``bwrap``, Debian/Ubuntu package ``bubblewrap``):
   of processes, and a wall-clock deadline after which every process of the sandbox is killed.
 
 Speed: starting Python with NumPy and torch costs seconds, so one sandbox per grading worker
-starts a pre-warmed process (:mod:`.harness`) that forks a fresh child per question and kills
-every other process in the sandbox and wipes its scratch folder after each one; see the
-harness's docstring. A sandbox that misbehaves (dies, sends garbage, misses its deadline) is
+starts a pre-warmed process (:mod:`.harness`, the sandbox's process 1) that forks a fresh runner per
+question, which reads the job, forks the child that runs it, then kills every other process in the
+sandbox, removes its IPC objects and wipes its scratch folders; the pre-warmed process itself never
+holds a job's data. See the harness's docstring. A sandbox that misbehaves (dies, sends garbage, misses its deadline) is
 killed and replaced.
 
 Without bwrap the grader refuses to run, unless the instructor asks for ``--no-sandbox``, which
@@ -276,7 +277,7 @@ class Sandbox:
                     "isolated": False}  # fmt: skip
             return [python, "-I", "-S", "-B", str(self.stage / "zygote.py"), json.dumps(spec)]
         spec = {"path": ["/course", *path], "preload": list(self.preload), "scratch": "/tmp", "isolated": True}
-        cmd = [check_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        cmd = [check_bwrap(), "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         cmd += ["--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
         cmd += _system_binds()
         for root in roots:
@@ -284,6 +285,8 @@ class Sandbox:
                 cmd += ["--ro-bind", str(root), str(root)]
         cmd += ["--ro-bind", str(self.stage), "/course"]
         cmd += ["--size", str(int(self.limits.tmpfs_mb) << 20), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+        # /dev read-only (a child could otherwise replace /dev/null for the next one), /dev/shm a capped tmpfs
+        cmd += ["--remount-ro", "/dev", "--size", str(int(self.limits.tmpfs_mb) << 20), "--tmpfs", "/dev/shm"]
         cmd += ["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--unsetenv", "PYTHONPATH"]
         cmd += ["--", python, "-I", "-S", "-B", "/course/zygote.py", json.dumps(spec)]
         return cmd
