@@ -323,7 +323,11 @@ def test_resumed_run_keeps_every_score_and_regrades_edited_records(attacked):
     log = []
     again = grader.grade_batch(attacked["paths"], out, grader.Settings(ASSIGNMENT, None, LIMITS), log=log.append)
     again = {r["id"]: r for r in again}
-    assert all(line.startswith("skipped") for line in log), log  # same secret seed, every record verifies
+    # same secret seed, every record verifies; only a record with a sandbox error is graded again
+    retried = sorted(sid for sid, r in attacked["records"].items() if grader.needs_regrading(r))
+    assert [line for line in log if not line.startswith("skipped")] == [
+        line for line in log if any(f"{sid}.ipynb" in line for sid in retried)
+    ], log
     assert {k: r["score"] for k, r in again.items()} == {k: r["score"] for k, r in attacked["records"].items()}
     _classmates_unchanged(attacked, again)
 
@@ -338,7 +342,8 @@ def test_resumed_run_keeps_every_score_and_regrades_edited_records(attacked):
     resumed = {r["id"]: r for r in grader.grade_batch(attacked["paths"], out, grader.Settings(ASSIGNMENT, None, LIMITS),
                                                       log=log.append)}  # fmt: skip
     regraded = sorted(line.split()[1].rstrip(":") for line in log if line.startswith("graded"))
-    assert regraded == sorted(str(attacked["subs"] / f"{s}.ipynb") for s in ("alice", "bob", "odd_return_values"))
+    edited = ("alice", "bob", "odd_return_values", *retried)
+    assert regraded == sorted({str(attacked["subs"] / f"{s}.ipynb") for s in edited})
     _classmates_unchanged(attacked, resumed)
     assert resumed["odd_return_values"]["score"] == attacked["records"]["odd_return_values"]["score"]
     rows = (out / "grades.csv").read_text()
@@ -408,3 +413,40 @@ def test_no_job_can_read_an_earlier_one(tmp_path):
             assert f"def {name}" not in q[name]["stdout"], (sid, q[name]["stdout"][:500])
     assert records["thief_heap"]["questions"]["ema_update"]["points"] == 0
     assert records["thief_frames"]["questions"]["ema_update"]["points"] == 2  # its own (correct) EMA step
+
+
+def test_a_jammed_scratch_folder_costs_classmates_nothing(tmp_path):
+    """A child leaves folders its owner cannot empty (chmod 0500) in the scratch folder.
+
+    Before the fix the pre-warmed process could not recreate its work folder, and every later
+    question on that worker was a ``sandbox-error`` (0 points for alice and carol), kept by a resumed run.
+    """
+    records = _grade_in_sequence(
+        tmp_path, {"aaa_mallory": _ex07(ema_update="jam_ema"), "bbb_alice": _ex07(), "ccc_carol": _ex07()}
+    )
+    assert {sid: r["score"] for sid, r in records.items()} == {"aaa_mallory": 5, "bbb_alice": 5, "ccc_carol": 5}
+    assert not any(f.startswith("sandbox-error") for r in records.values() for f in r["flags"])
+    paths = sorted((tmp_path / "subs").iterdir())
+    again = grader.grade_batch(paths, tmp_path / "out", grader.Settings(EX07, None, LIMITS), log=lambda s: None)
+    assert {r["id"]: r["score"] for r in again} == {sid: r["score"] for sid, r in records.items()}
+
+
+def test_a_resumed_run_regrades_sandbox_errors(tmp_path):
+    """A sandbox error is never the student's fault unless a fresh sandbox reproduces it: resuming grades it again."""
+    records = _grade_in_sequence(tmp_path, {"alice": _ex07()})
+    out = tmp_path / "out"
+    stored = out / "results" / "alice.json"
+    saved = json.loads(stored.read_text())
+    record = saved["record"]
+    entry = record["questions"]["debiased_ema"]
+    entry.update(status="sandbox-error", points=0, detail="the sandbox could not run this question")
+    record["score"] -= 3
+    record["flags"].append("sandbox-error:debiased_ema")
+    manifest = json.loads((out / "manifest.json").read_text())
+    saved["hmac"] = grader.record_mac(manifest["hmac_key"], saved["manifest_sha256"], record)
+    stored.write_text(json.dumps(saved))
+    log = []
+    again = grader.grade_batch(sorted((tmp_path / "subs").iterdir()), out, grader.Settings(EX07, None, LIMITS),
+                               log=log.append)  # fmt: skip
+    assert [line for line in log if line.startswith("graded")], log  # graded again, not skipped
+    assert again[0]["score"] == records["alice"]["score"] == 5

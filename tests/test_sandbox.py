@@ -147,8 +147,10 @@ def test_the_scratch_folder_is_private_capped_and_wiped(box):
     assert first.status == "ok", first
     full = int(first.stdout.split("FULL AFTER ")[1].split()[0])
     assert full <= LIMITS.tmpfs_mb
-    second = _probe(box, "import os\nprint('LEFT', sorted(os.listdir('/tmp')))")
-    assert "LEFT ['work']" in second.stdout  # nothing of the previous question is left
+    second = _probe(box, "import os\nprint('LEFT', sorted(os.listdir('/tmp')), os.getcwd())")
+    left = second.stdout.split("LEFT ", 1)[1].split("\n", 1)[0]
+    assert left.startswith("['work-") and left.count("'") == 2, left  # only its own, fresh work folder
+    assert left.split("'")[1] in left.rsplit(" ", 1)[1]
 
 
 @needs_bwrap

@@ -36,10 +36,11 @@ import mmap
 import os
 import resource
 import select
-import shutil
 import signal
+import stat
 import struct
 import sys
+import tempfile
 import time
 
 HEADER = struct.Struct(">Q")
@@ -271,25 +272,52 @@ def _clear_ipc():
             remove(ident)
 
 
-def _wipe(scratch):
-    shutil.rmtree(os.path.join(scratch, "work"), ignore_errors=True)
+def _wipe(top):
+    """Remove everything inside ``top``, restoring the permissions a child may have taken away (chmod 0500).
+
+    Iterative, so no nesting depth stops it; True when ``top`` is empty afterwards.
+    """
+    stack = [(top, False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            if path != top:
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass
+            continue
+        try:
+            os.chmod(path, 0o700)  # the sandbox's user owns everything in its tmpfs
+        except OSError:
+            pass
+        stack.append((path, True))
+        try:
+            names = os.listdir(path)
+        except OSError:
+            continue
+        for name in names:
+            entry = os.path.join(path, name)
+            try:
+                if stat.S_ISDIR(os.lstat(entry).st_mode):
+                    stack.append((entry, False))
+                else:
+                    os.unlink(entry)
+            except OSError:
+                pass
     try:
-        for entry in os.listdir(scratch):  # whatever else a child left in the scratch tmpfs
-            path = os.path.join(scratch, entry)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+        return not os.listdir(top)
     except OSError:
-        pass
+        return False
 
 
 def _clean(scratch, isolated):
-    """After a job: no process, no IPC object and no file of it left in the sandbox."""
-    _wipe(scratch)
+    """After a job: no process, no IPC object and no file of it left in the sandbox; False if some file is left."""
+    clean = _wipe(scratch)
     if isolated:
         _clear_ipc()
-        _wipe("/dev/shm")
+        clean = _wipe("/dev/shm") and clean
+    return clean
 
 
 def _run_job(job, baseline, drivers, questions, scratch, isolated):
@@ -297,9 +325,8 @@ def _run_job(job, baseline, drivers, questions, scratch, isolated):
 
     cases = [drivers.decode(c) for c in job.get("cases", [])]
     keep, watched = _shared_cases(cases, drivers)
-    work = os.path.join(scratch, "work")
     _wipe(scratch)
-    os.makedirs(work, mode=0o700)
+    work = tempfile.mkdtemp(prefix="work-", dir=scratch)  # a fresh folder, whatever an earlier job left
     result_r, result_w = os.pipe()
     limits = job["limits"]
     pid = os.fork()
@@ -355,7 +382,7 @@ def _run_job(job, baseline, drivers, questions, scratch, isolated):
         "stderr": _read_capped(os.path.join(work, "stderr.txt"), n),
         "inputs_after": [[i, name, drivers.encode(np.array(arr))] for i, name, arr in watched],
     }
-    _clean(scratch, isolated)
+    reply["clean"] = _clean(scratch, isolated)  # False: the grader replaces this sandbox before the next job
     return reply
 
 
@@ -433,7 +460,7 @@ def _runner(control_in, control_out, baseline, drivers, questions, spec):
     except Exception as exc:  # noqa: BLE001 - a broken job must not end the sandbox silently
         _sweep(None, spec["isolated"])
         _clean(spec["scratch"], spec["isolated"])
-        reply = {"status": "zygote-error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        reply = {"status": "zygote-error", "error": f"{type(exc).__name__}: {exc}"[:300], "clean": False}
     _write_frame(control_out, reply)
     return 0
 

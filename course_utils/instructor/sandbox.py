@@ -444,6 +444,8 @@ class Sandbox:
         if not isinstance(reply, dict):
             self.close()  # dead, hung or talking nonsense: the next question gets a fresh sandbox
             return Outcome("sandbox-error", "the sandbox stopped responding while running this question")
+        if reply.get("status") not in ("done", "timeout", "result-too-large") or reply.get("clean") is not True:
+            self.close()  # it failed, or could not clean up after the question: the next one gets a fresh sandbox
         return interpret(reply, self.limits, len(cases_encoded or []), mode)
 
 
