@@ -450,3 +450,34 @@ def test_a_resumed_run_regrades_sandbox_errors(tmp_path):
                                log=log.append)  # fmt: skip
     assert [line for line in log if line.startswith("graded")], log  # graded again, not skipped
     assert again[0]["score"] == records["alice"]["score"] == 5
+
+
+def test_an_out_of_range_number_is_a_bad_result_not_a_grader_error(tmp_path):
+    """A child that reports ``10**400`` as an array value made the parser raise OverflowError: a
+    ``grader-error`` row worth "0 / 0", which then became the export's Points Possible."""
+    records = _grade_in_sequence(tmp_path, {"a_overflow": _ex07(ema_update="overflow_ema"), "b_alice": _ex07()})
+    over = records["a_overflow"]
+    assert "grader-error" not in over["flags"], over.get("error")
+    assert over["questions"]["ema_update"]["status"] == "bad-result"
+    assert over["questions"]["ema_update"]["points"] == 0
+    assert over["max_score"] == records["b_alice"]["max_score"] == 5
+    assert records["b_alice"]["score"] == 5
+
+
+def test_export_points_possible_come_from_the_assignment(tmp_path, monkeypatch):
+    """Canvas's Points Possible is the assignment's total, whatever the first row is (here a grader error)."""
+    from course_utils.instructor import exports
+
+    real = grader.grade_submission
+
+    def crash_on_a(path, *args, **kwargs):
+        if Path(path).name.startswith("a_"):
+            raise RuntimeError("a grader bug")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(grader, "grade_submission", crash_on_a)
+    records = _grade_in_sequence(tmp_path, {"a_crash": _ex07(), "b_alice": _ex07()})
+    assert "grader-error" in records["a_crash"]["flags"]
+    exports.export_all(tmp_path / "out", tmp_path / "export")
+    rows = (tmp_path / "export" / "canvas.csv").read_text().splitlines()
+    assert rows[1].startswith("Points Possible") and rows[1].split(",")[-1] == "7", rows[:2]  # 5 auto + 2 written

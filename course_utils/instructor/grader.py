@@ -725,7 +725,8 @@ def _work(path):
 
 
 def _crash_record(path, exc) -> SubmissionResult:
-    return SubmissionResult(str(path), flags=["grader-error"], error=f"{type(exc).__name__}: {exc}")
+    top = sum(q.points for q in questions_of(_WORKER["settings"].assignment) if q.kind != "written")
+    return SubmissionResult(str(path), flags=["grader-error"], error=f"{type(exc).__name__}: {exc}", max_score=top)
 
 
 def submission_ids(paths) -> dict:

@@ -472,6 +472,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# Whatever parsing a child's reply can raise: anything that does not conform is a bad result, never a grader error.
+PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    MemoryError,
+    drivers.OutputError,
+)
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not allowed")
 
@@ -493,7 +507,7 @@ def interpret(reply: dict, limits: Limits, n_cases: int, mode: str) -> Outcome:
                 if not isinstance(i, int) or not isinstance(name, str):
                     raise ValueError("malformed input record")
                 after[(i, name)] = drivers.decode(value)
-        except (ValueError, TypeError, KeyError, RecursionError):
+        except PARSE_ERRORS:
             return Outcome("bad-result", "the sandbox sent unusable data", stdout=stdout, stderr=stderr)
         outcome.inputs_after = after
     return outcome
@@ -559,5 +573,5 @@ def _interpret(reply, limits, n_cases, mode) -> Outcome:
                 if value is not None and not all(math.isfinite(x) for x in value.ravel().tolist()):
                     raise ValueError("non-finite output")
         return Outcome("ok", cases=decoded)
-    except (ValueError, KeyError, TypeError, RecursionError, drivers.OutputError) as exc:
+    except PARSE_ERRORS as exc:
         return Outcome("bad-result", f"unusable result: {str(exc)[:200]}")
