@@ -367,13 +367,17 @@ EX07 = "ex07_ema_bias_correction"
 HOSTILE = Path(__file__).with_name("hostile")
 
 
-def _ex07(**functions):
-    """The ex07 solution with the cell that defines each named function replaced by a file of tests/hostile/."""
-    nb = nbformat.read(ROOT / "solutions" / f"{EX07}.ipynb", as_version=4)
+def _notebook(assignment, **functions):
+    """The solution with the cell that defines each named function replaced by a file of tests/hostile/."""
+    nb = nbformat.read(ROOT / "solutions" / f"{assignment}.ipynb", as_version=4)
     for function, name in functions.items():
         i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f"def {function}(" in c.source)
         nb.cells[i].source = (HOSTILE / f"{name}.src").read_text()
     return nb
+
+
+def _ex07(**functions):
+    return _notebook(EX07, **functions)
 
 
 def _grade_in_sequence(tmp, notebooks: dict, assignment=EX07, limits=LIMITS) -> dict:
@@ -481,3 +485,33 @@ def test_export_points_possible_come_from_the_assignment(tmp_path, monkeypatch):
     exports.export_all(tmp_path / "out", tmp_path / "export")
     rows = (tmp_path / "export" / "canvas.csv").read_text().splitlines()
     assert rows[1].startswith("Points Possible") and rows[1].split(",")[-1] == "7", rows[:2]  # 5 auto + 2 written
+
+
+EX08 = "ex08_adam"
+
+
+def test_a_numpy_answer_cannot_claim_torch_tensors(tmp_path):
+    """A NumPy-only ``adam_step`` must not pass the torch question by lying about what it returned.
+
+    ``forged`` replaces ``course_utils.grading.drivers._describe`` (8/8 before the fix, 5/8 honestly):
+    the child now reports through a copy of the module loaded before any student code ran.
+    ``frames`` patches the copy that calls it, found through its frame: a child owns its process, so
+    it can; the grader then checks the values itself: a float64 result said to be a float32 tensor
+    fails. (A float64 array said to be a float64 tensor cannot be told apart: INSTRUCTORS.md says so.)
+    """
+    records = _grade_in_sequence(
+        tmp_path,
+        {
+            "forged": _notebook(EX08, adam_step="np_adam_forged"),
+            "frames": _notebook(EX08, adam_step="np_adam_frames"),
+            "honest": _notebook(EX08, adam_step="np_adam"),
+        },
+        assignment=EX08,
+    )
+    honest = records["honest"]["questions"]["adam_step_torch"]
+    assert records["forged"]["questions"]["adam_step_torch"]["points"] == honest["points"]
+    assert records["forged"]["score"] <= records["honest"]["score"]
+    cases = records["frames"]["questions"]["adam_step_torch"]["cases"]
+    float32 = [c for c in cases if "float32 on cpu" in c["label"]]
+    assert float32 and not any(c["passed"] for c in float32), float32
+    assert all("was reported as float32" in c["message"] for c in float32), float32

@@ -362,6 +362,35 @@ def verify_inputs(qplan, inputs_after) -> list[list[str]] | None:
     return changed
 
 
+NARROW_FLOATS = {"float32": np.float32, "float16": np.float16}
+
+
+def verify_claims(result: dict) -> None:
+    """Check, from the values alone, the types the child says its function returned; an error when they lie.
+
+    A value reported as a float32 (or float16) tensor or array must be exactly representable in that
+    dtype: a float64 computation reported as float32 is not. (A float64 NumPy array reported as a float64
+    tensor cannot be told apart from its values: see INSTRUCTORS.md.)
+    """
+    if result["error"] is not None:
+        return
+    for name, value in result["outputs"].items():
+        info = result["info"].get(name, "")
+        if value is None or name == "update" or not info.startswith(("torch tensor ", "numpy array ")):
+            continue
+        claimed = info.split()[2].rstrip(",")
+        dtype = NARROW_FLOATS.get(claimed)
+        if dtype is None:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            exact = np.array_equal(value.astype(dtype).astype(np.float64), value)
+        if not exact:
+            result["outputs"] = {}
+            result["error"] = (f"{drivers.BAD_RETURN}`{name}` was reported as {claimed} but holds values that a "
+                               f"{claimed} cannot (the reply does not match what the function returned)")  # fmt: skip
+            return
+
+
 def score(q, qplan, passed: list[bool]) -> float:
     """Points for the passed cases: each case counts with its weight (0 for cases a non-answer passes)."""
     weights = qplan["weights"]
@@ -424,6 +453,7 @@ def _grade_function(q, qplan, code, box, cache) -> QuestionResult:
         else:
             for res, names in zip(outcome.cases, changed, strict=True):
                 res["mutated"] = names  # the parent's verdict replaces anything the child said
+                verify_claims(res)
     if outcome.status != "ok":
         entry = _failed(q, labels, outcome.status, outcome.detail)
     else:

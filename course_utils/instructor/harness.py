@@ -386,6 +386,22 @@ def _run_job(job, baseline, drivers, questions, scratch, isolated):
     return reply
 
 
+def _private_copy(module):
+    """A fresh copy of ``module``, loaded before any student code runs and not registered in ``sys.modules``.
+
+    The child calls the student's function, describes what it returned and encodes it with this copy,
+    so patching the importable ``course_utils.grading.drivers`` (e.g. its ``_describe``, to claim a torch
+    tensor for a NumPy array) changes nothing in the reply. A child can still forge its whole reply
+    (it owns its process); the grader checks what it can itself (see ``grader.verify_claims``).
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_harness_drivers", module.__file__)
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    return copy
+
+
 def _warm_torch():
     """Import torch and run the usual elementwise ops once on every device and dtype the cases use.
 
@@ -425,6 +441,8 @@ def main():
 
     import course_utils  # noqa: F401
     from course_utils.grading import drivers, questions
+
+    drivers = _private_copy(drivers)  # what the children run and report with: not the module students import
 
     _nondumpable()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
