@@ -515,3 +515,27 @@ def test_a_numpy_answer_cannot_claim_torch_tensors(tmp_path):
     float32 = [c for c in cases if "float32 on cpu" in c["label"]]
     assert float32 and not any(c["passed"] for c in float32), float32
     assert all("was reported as float32" in c["message"] for c in float32), float32
+
+
+def test_a_named_pipe_for_printed_output_does_not_stall_the_batch(tmp_path):
+    """A child replaces its ``stdout.txt`` with a named pipe; the harness used to open it by name and block.
+
+    Each such question then hung until the grader's reply deadline (wall_seconds + 30 s = 36 s here)
+    and cost a sandbox restart, ending as ``sandbox-error``. Two students do it in both questions:
+    four hangs, each retried once in a fresh sandbox, about 290 s before the fix (measured). The bound
+    below (72 s) is generous for six quick questions on a loaded machine, yet far below the old stall.
+    """
+    start = time.monotonic()
+    records = _grade_in_sequence(
+        tmp_path,
+        {
+            "a_fifo": _ex07(ema_update="fifo_ema", debiased_ema="fifo_debiased"),
+            "b_fifo": _ex07(ema_update="fifo_ema", debiased_ema="fifo_debiased"),
+            "c_alice": _ex07(),
+        },
+    )
+    elapsed = time.monotonic() - start
+    for sid in ("a_fifo", "b_fifo", "c_alice"):  # the code is right: printing nowhere costs nothing
+        assert records[sid]["score"] == 5, (sid, records[sid]["flags"])
+        assert not any(f.startswith(("sandbox-error", "timeout")) for f in records[sid]["flags"]), sid
+    assert elapsed < 2 * (LIMITS.wall_seconds + 30), elapsed

@@ -143,14 +143,12 @@ def _limit(kind, value):
         pass
 
 
-def _child(job, cases, result_w, work, baseline, drivers, questions):
+def _child(job, cases, result_w, work, baseline, drivers, questions, printed):
     os.setsid()
     devnull = os.open("/dev/null", os.O_RDONLY)
     os.dup2(devnull, 0)
-    for name, fd in (("stdout.txt", 1), ("stderr.txt", 2)):
-        out = os.open(os.path.join(work, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(out, fd)
-        os.close(out)
+    os.dup2(printed[0], 1)  # files the runner opened and reads back through its own descriptors
+    os.dup2(printed[1], 2)
     os.closerange(3, result_w)  # the control channel and everything else but the result pipe
     os.closerange(result_w + 1, 1 << 16)
     limits = job["limits"]
@@ -215,12 +213,20 @@ def _child(job, cases, result_w, work, baseline, drivers, questions):
 # --- the zygote ------------------------------------------------------------------------------------
 
 
-def _read_capped(path, n):
+def _open_output(work, name):
+    """A new regular file for what the child prints; the runner keeps this descriptor and reads through it."""
+    return os.open(os.path.join(work, name), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+
+
+def _read_capped(fd, n):
+    """What was written to ``fd``'s file, capped: read by descriptor, never by name, so a child that puts a
+    named pipe, a link or a device where the file was cannot make this block or read elsewhere."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(n + 1)
+        data = os.pread(fd, n + 1, 0)
     except OSError:
         return ""
+    finally:
+        os.close(fd)
     text = data[:n].decode("utf-8", errors="replace")
     return text + ("\n[... output truncated]" if len(data) > n else "")
 
@@ -327,13 +333,14 @@ def _run_job(job, baseline, drivers, questions, scratch, isolated):
     keep, watched = _shared_cases(cases, drivers)
     _wipe(scratch)
     work = tempfile.mkdtemp(prefix="work-", dir=scratch)  # a fresh folder, whatever an earlier job left
+    printed = (_open_output(work, "stdout.txt"), _open_output(work, "stderr.txt"))
     result_r, result_w = os.pipe()
     limits = job["limits"]
     pid = os.fork()
     if pid == 0:
         try:
             os.close(result_r)
-            _child(job, cases, result_w, work, baseline, drivers, questions)
+            _child(job, cases, result_w, work, baseline, drivers, questions, printed)
         finally:
             os._exit(70)
     os.close(result_w)
@@ -378,8 +385,8 @@ def _run_job(job, baseline, drivers, questions, scratch, isolated):
         "status": status or "done",
         "rc": rc,
         "result": b"".join(chunks).decode("utf-8", errors="replace") if status is None else None,
-        "stdout": _read_capped(os.path.join(work, "stdout.txt"), n),
-        "stderr": _read_capped(os.path.join(work, "stderr.txt"), n),
+        "stdout": _read_capped(printed[0], n),
+        "stderr": _read_capped(printed[1], n),
         "inputs_after": [[i, name, drivers.encode(np.array(arr))] for i, name, arr in watched],
     }
     reply["clean"] = _clean(scratch, isolated)  # False: the grader replaces this sandbox before the next job
