@@ -539,3 +539,25 @@ def test_a_named_pipe_for_printed_output_does_not_stall_the_batch(tmp_path):
         assert records[sid]["score"] == 5, (sid, records[sid]["flags"])
         assert not any(f.startswith(("sandbox-error", "timeout")) for f in records[sid]["flags"]), sid
     assert elapsed < 2 * (LIMITS.wall_seconds + 30), elapsed
+
+
+def test_a_function_defined_through_exec_is_explained(tmp_path):
+    """A function defined by a top-level ``exec(SRC)`` is not graded (top-level code never runs); the
+    reason used to be "no code cell of the notebook defines it", which the student could not act on."""
+    from course_utils.grading import validation
+
+    nb = _ex07()
+    i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "def ema_update(" in c.source)
+    nb.cells[i].source = (
+        "import numpy as np\n\n"
+        'SRC = "def ema_update(avg, x, beta):\\n    return beta * avg + (1 - beta) * x\\n"\n'
+        "exec(SRC)\n"
+    )
+    records = _grade_in_sequence(tmp_path, {"exec_student": nb})
+    entry = records["exec_student"]["questions"]["ema_update"]
+    assert entry["points"] == 0 and entry["status"] == "missing"
+    assert "defined through exec()" in entry["detail"] and "define it with def in a code cell" in entry["detail"]
+    shown = (tmp_path / "out" / "feedback" / "exec_student.md").read_text()
+    assert "defined through exec" in shown  # (Markdown-escaped: exec\\(\\))
+    text = str(validation.report(tmp_path / "subs" / "exec_student.ipynb", EX07, run=False))
+    assert "defined through exec()" in text, text
