@@ -253,3 +253,28 @@ def test_nothing_of_a_question_reaches_the_next(box):
     assert "SHMGET -1 -1" in second.stdout and "IPC 0 0" in second.stdout, second.stdout
     assert "DEVSHM []" in second.stdout, second.stdout
     assert "FOUND 0" in second.stdout, second.stdout  # the first question's code is nowhere in memory
+
+
+@needs_bwrap
+def test_no_key_survives_a_question(box):
+    """The kernel's keyrings (user, user-session and session: ``keyctl``) carry nothing to the next question."""
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip("keyctl's system call number is only known here for x86_64 and aarch64")
+    calls = "libc = ctypes.CDLL(None, use_errno=True)\n" + (
+        "ADD, KEYCTL = (248, 250) if os.uname().machine == 'x86_64' else (217, 219)\n"
+    )
+    first = _probe(
+        box,
+        "import ctypes, os\n" + calls + "for ring in (-3, -4, -5):\n"
+        "    name = f'probe{-ring}'.encode()\n"
+        "    print('ADDED', libc.syscall(ADD, b'user', name, b'secret', 6, ctypes.c_int(ring)) > 0)",
+    )
+    assert first.status == "ok" and "ADDED True" in first.stdout, first
+    second = _probe(
+        box,
+        "import ctypes, os\n" + calls + "for ring in (-3, -4, -5):\n"
+        "    name = f'probe{-ring}'.encode()\n"
+        "    print('FOUND', ring, libc.syscall(KEYCTL, 10, ctypes.c_int(ring), b'user', name, 0) > 0)",
+    )
+    assert second.status == "ok", second
+    assert "FOUND" in second.stdout and "True" not in second.stdout, second.stdout

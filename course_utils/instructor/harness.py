@@ -17,9 +17,10 @@ heap or ``/proc/self/mem``. The runner:
    pipe; the child never sees expected values or the grading seed (they are not in the sandbox);
 3. reads that pipe with a size cap and a deadline, then kills *every* other process in the sandbox
    (``kill(-1, SIGKILL)``, which spares only the runner and process 1, the zygote: whatever the child
-   started, detached or not), removes every System V IPC object and wipes the scratch folders
-   (``/tmp``, ``/dev/shm``), and reports to the grader: the child's raw output, how it ended, what it
-   printed (capped), and the input arrays as they are *after* the call, read from the shared memory.
+   started, detached or not), removes every System V IPC object, empties the kernel keyrings and
+   wipes the scratch folders (``/tmp``, ``/dev/shm``), and reports to the grader: the child's raw
+   output, how it ended, what it printed (capped), and the input arrays as they are *after* the call,
+   read from the shared memory.
    The grader compares those with its own copies, so "I did not change my inputs" is checked, not
    claimed.
 
@@ -278,6 +279,25 @@ def _clear_ipc():
             remove(ident)
 
 
+KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219}  # keyctl(2) has no libc wrapper outside libkeyutils
+
+
+def _clear_keyrings():
+    """Empty the kernel keyrings a child can write and the next one read (``keyctl``): user, user-session, session.
+
+    They belong to the sandbox's user namespace and outlive processes. Called only inside the sandbox.
+    """
+    number = KEYCTL_SYSCALL.get(os.uname().machine)
+    if number is None:
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for ring in (-3, -4, -5):  # KEY_SPEC_SESSION_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
+        libc.syscall(number, 7, ctypes.c_int(ring))  # KEYCTL_CLEAR = 7
+
+
 def _wipe(top):
     """Remove everything inside ``top``, restoring the permissions a child may have taken away (chmod 0500).
 
@@ -322,6 +342,7 @@ def _clean(scratch, isolated):
     clean = _wipe(scratch)
     if isolated:
         _clear_ipc()
+        _clear_keyrings()
         clean = _wipe("/dev/shm") and clean
     return clean
 
