@@ -323,7 +323,11 @@ def test_resumed_run_keeps_every_score_and_regrades_edited_records(attacked):
     log = []
     again = grader.grade_batch(attacked["paths"], out, grader.Settings(ASSIGNMENT, None, LIMITS), log=log.append)
     again = {r["id"]: r for r in again}
-    assert all(line.startswith("skipped") for line in log), log  # same secret seed, every record verifies
+    # same secret seed, every record verifies; only a record with a sandbox error is graded again
+    retried = sorted(sid for sid, r in attacked["records"].items() if grader.needs_regrading(r))
+    assert [line for line in log if not line.startswith("skipped")] == [
+        line for line in log if any(f"{sid}.ipynb" in line for sid in retried)
+    ], log
     assert {k: r["score"] for k, r in again.items()} == {k: r["score"] for k, r in attacked["records"].items()}
     _classmates_unchanged(attacked, again)
 
@@ -338,7 +342,8 @@ def test_resumed_run_keeps_every_score_and_regrades_edited_records(attacked):
     resumed = {r["id"]: r for r in grader.grade_batch(attacked["paths"], out, grader.Settings(ASSIGNMENT, None, LIMITS),
                                                       log=log.append)}  # fmt: skip
     regraded = sorted(line.split()[1].rstrip(":") for line in log if line.startswith("graded"))
-    assert regraded == sorted(str(attacked["subs"] / f"{s}.ipynb") for s in ("alice", "bob", "odd_return_values"))
+    edited = ("alice", "bob", "odd_return_values", *retried)
+    assert regraded == sorted({str(attacked["subs"] / f"{s}.ipynb") for s in edited})
     _classmates_unchanged(attacked, resumed)
     assert resumed["odd_return_values"]["score"] == attacked["records"]["odd_return_values"]["score"]
     rows = (out / "grades.csv").read_text()
@@ -351,3 +356,208 @@ def test_the_attacks_are_real_without_the_sandbox(attacked, tmp_path):
     settings = grader.Settings(ASSIGNMENT, SEED, LIMITS, use_sandbox=False)
     record = grader.grade_batch([path], tmp_path / "plain", settings, log=lambda s: None)[0]
     assert record["score"] == 7 > attacked["attacks"]["load_instructor_by_path"][1]
+
+
+# ------------------------------------------------------------------------------------------------
+# Attacks on the pre-warmed process shared by the submissions one worker grades in sequence (ex07).
+# The sources in tests/hostile/ are the red team's; each thief is graded after an honest classmate.
+# ------------------------------------------------------------------------------------------------
+
+EX07 = "ex07_ema_bias_correction"
+HOSTILE = Path(__file__).with_name("hostile")
+
+
+def _notebook(assignment, **functions):
+    """The solution with the cell that defines each named function replaced by a file of tests/hostile/."""
+    nb = nbformat.read(ROOT / "solutions" / f"{assignment}.ipynb", as_version=4)
+    for function, name in functions.items():
+        i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f"def {function}(" in c.source)
+        nb.cells[i].source = (HOSTILE / f"{name}.src").read_text()
+    return nb
+
+
+def _ex07(**functions):
+    return _notebook(EX07, **functions)
+
+
+def _grade_in_sequence(tmp, notebooks: dict, assignment=EX07, limits=LIMITS) -> dict:
+    """Grade ``notebooks`` (id -> notebook) one after the other in one worker; records by id."""
+    subs = tmp / "subs"
+    subs.mkdir()
+    for sid, nb in notebooks.items():
+        nbformat.write(nb, subs / f"{sid}.ipynb")
+    paths = sorted(subs.iterdir())
+    records = grader.grade_batch(paths, tmp / "out", grader.Settings(assignment, SEED, limits), log=lambda s: None)
+    return {r["id"]: r for r in records}
+
+
+def test_no_job_can_read_an_earlier_one(tmp_path):
+    """A thief graded after a classmate finds nothing of the classmate's job in the pre-warmed process.
+
+    ``thief_frames`` walks its frames up to the zygote's loop, where the previous question's reply
+    (a classmate's raw outputs) was still held, stores it in System V shared memory (which outlived
+    the question) and replays it as its own ``debiased_ema`` (it has no EMA code): 5/5 before the fix.
+    ``thief_heap`` searches ``/proc/self/mem`` for a classmate's source (freed job frames in the
+    zygote's heap) and runs it.
+    """
+    records = _grade_in_sequence(
+        tmp_path,
+        {
+            "alice": _ex07(),
+            "thief_frames": _ex07(ema_update="shm_ema", debiased_ema="shm_debiased"),
+            "thief_heap": _ex07(ema_update="steal_ema", debiased_ema="steal_debiased"),
+            "thief_reply": _ex07(debiased_ema="forge_debiased"),
+        },
+    )
+    assert records["alice"]["score"] == 5
+    for sid in ("thief_frames", "thief_heap", "thief_reply"):
+        q = records[sid]["questions"]
+        assert q["debiased_ema"]["points"] == 0, (sid, q["debiased_ema"])
+        for name in ("ema_update", "debiased_ema"):  # nobody's source was found
+            assert f"def {name}" not in q[name]["stdout"], (sid, q[name]["stdout"][:500])
+    assert records["thief_heap"]["questions"]["ema_update"]["points"] == 0
+    assert records["thief_frames"]["questions"]["ema_update"]["points"] == 2  # its own (correct) EMA step
+
+
+def test_a_jammed_scratch_folder_costs_classmates_nothing(tmp_path):
+    """A child leaves folders its owner cannot empty (chmod 0500) in the scratch folder.
+
+    Before the fix the pre-warmed process could not recreate its work folder, and every later
+    question on that worker was a ``sandbox-error`` (0 points for alice and carol), kept by a resumed run.
+    """
+    records = _grade_in_sequence(
+        tmp_path, {"aaa_mallory": _ex07(ema_update="jam_ema"), "bbb_alice": _ex07(), "ccc_carol": _ex07()}
+    )
+    assert {sid: r["score"] for sid, r in records.items()} == {"aaa_mallory": 5, "bbb_alice": 5, "ccc_carol": 5}
+    assert not any(f.startswith("sandbox-error") for r in records.values() for f in r["flags"])
+    paths = sorted((tmp_path / "subs").iterdir())
+    again = grader.grade_batch(paths, tmp_path / "out", grader.Settings(EX07, None, LIMITS), log=lambda s: None)
+    assert {r["id"]: r["score"] for r in again} == {sid: r["score"] for sid, r in records.items()}
+
+
+def test_a_resumed_run_regrades_sandbox_errors(tmp_path):
+    """A sandbox error is never the student's fault unless a fresh sandbox reproduces it: resuming grades it again."""
+    records = _grade_in_sequence(tmp_path, {"alice": _ex07()})
+    out = tmp_path / "out"
+    stored = out / "results" / "alice.json"
+    saved = json.loads(stored.read_text())
+    record = saved["record"]
+    entry = record["questions"]["debiased_ema"]
+    entry.update(status="sandbox-error", points=0, detail="the sandbox could not run this question")
+    record["score"] -= 3
+    record["flags"].append("sandbox-error:debiased_ema")
+    manifest = json.loads((out / "manifest.json").read_text())
+    saved["hmac"] = grader.record_mac(manifest["hmac_key"], saved["manifest_sha256"], record)
+    stored.write_text(json.dumps(saved))
+    log = []
+    again = grader.grade_batch(sorted((tmp_path / "subs").iterdir()), out, grader.Settings(EX07, None, LIMITS),
+                               log=log.append)  # fmt: skip
+    assert [line for line in log if line.startswith("graded")], log  # graded again, not skipped
+    assert again[0]["score"] == records["alice"]["score"] == 5
+
+
+def test_an_out_of_range_number_is_a_bad_result_not_a_grader_error(tmp_path):
+    """A child that reports ``10**400`` as an array value made the parser raise OverflowError: a
+    ``grader-error`` row worth "0 / 0", which then became the export's Points Possible."""
+    records = _grade_in_sequence(tmp_path, {"a_overflow": _ex07(ema_update="overflow_ema"), "b_alice": _ex07()})
+    over = records["a_overflow"]
+    assert "grader-error" not in over["flags"], over.get("error")
+    assert over["questions"]["ema_update"]["status"] == "bad-result"
+    assert over["questions"]["ema_update"]["points"] == 0
+    assert over["max_score"] == records["b_alice"]["max_score"] == 5
+    assert records["b_alice"]["score"] == 5
+
+
+def test_export_points_possible_come_from_the_assignment(tmp_path, monkeypatch):
+    """Canvas's Points Possible is the assignment's total, whatever the first row is (here a grader error)."""
+    from course_utils.instructor import exports
+
+    real = grader.grade_submission
+
+    def crash_on_a(path, *args, **kwargs):
+        if Path(path).name.startswith("a_"):
+            raise RuntimeError("a grader bug")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(grader, "grade_submission", crash_on_a)
+    records = _grade_in_sequence(tmp_path, {"a_crash": _ex07(), "b_alice": _ex07()})
+    assert "grader-error" in records["a_crash"]["flags"]
+    exports.export_all(tmp_path / "out", tmp_path / "export")
+    rows = (tmp_path / "export" / "canvas.csv").read_text().splitlines()
+    assert rows[1].startswith("Points Possible") and rows[1].split(",")[-1] == "7", rows[:2]  # 5 auto + 2 written
+
+
+EX08 = "ex08_adam"
+
+
+def test_a_numpy_answer_cannot_claim_torch_tensors(tmp_path):
+    """A NumPy-only ``adam_step`` must not pass the torch question by lying about what it returned.
+
+    ``forged`` replaces ``course_utils.grading.drivers._describe`` (8/8 before the fix, 5/8 honestly):
+    the child now reports through a copy of the module loaded before any student code ran.
+    ``frames`` patches the copy that calls it, found through its frame: a child owns its process, so
+    it can; the grader then checks the values itself: a float64 result said to be a float32 tensor
+    fails. (A float64 array said to be a float64 tensor cannot be told apart: INSTRUCTORS.md says so.)
+    """
+    records = _grade_in_sequence(
+        tmp_path,
+        {
+            "forged": _notebook(EX08, adam_step="np_adam_forged"),
+            "frames": _notebook(EX08, adam_step="np_adam_frames"),
+            "honest": _notebook(EX08, adam_step="np_adam"),
+        },
+        assignment=EX08,
+    )
+    honest = records["honest"]["questions"]["adam_step_torch"]
+    assert records["forged"]["questions"]["adam_step_torch"]["points"] == honest["points"]
+    assert records["forged"]["score"] <= records["honest"]["score"]
+    cases = records["frames"]["questions"]["adam_step_torch"]["cases"]
+    float32 = [c for c in cases if "float32 on cpu" in c["label"]]
+    assert float32 and not any(c["passed"] for c in float32), float32
+    assert all("was reported as float32" in c["message"] for c in float32), float32
+
+
+def test_a_named_pipe_for_printed_output_does_not_stall_the_batch(tmp_path):
+    """A child replaces its ``stdout.txt`` with a named pipe; the harness used to open it by name and block.
+
+    Each such question then hung until the grader's reply deadline (wall_seconds + 30 s = 36 s here)
+    and cost a sandbox restart, ending as ``sandbox-error``. Two students do it in both questions:
+    four hangs, each retried once in a fresh sandbox, about 290 s before the fix (measured). The bound
+    below (72 s) is generous for six quick questions on a loaded machine, yet far below the old stall.
+    """
+    start = time.monotonic()
+    records = _grade_in_sequence(
+        tmp_path,
+        {
+            "a_fifo": _ex07(ema_update="fifo_ema", debiased_ema="fifo_debiased"),
+            "b_fifo": _ex07(ema_update="fifo_ema", debiased_ema="fifo_debiased"),
+            "c_alice": _ex07(),
+        },
+    )
+    elapsed = time.monotonic() - start
+    for sid in ("a_fifo", "b_fifo", "c_alice"):  # the code is right: printing nowhere costs nothing
+        assert records[sid]["score"] == 5, (sid, records[sid]["flags"])
+        assert not any(f.startswith(("sandbox-error", "timeout")) for f in records[sid]["flags"]), sid
+    assert elapsed < 2 * (LIMITS.wall_seconds + 30), elapsed
+
+
+def test_a_function_defined_through_exec_is_explained(tmp_path):
+    """A function defined by a top-level ``exec(SRC)`` is not graded (top-level code never runs); the
+    reason used to be "no code cell of the notebook defines it", which the student could not act on."""
+    from course_utils.grading import validation
+
+    nb = _ex07()
+    i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "def ema_update(" in c.source)
+    nb.cells[i].source = (
+        "import numpy as np\n\n"
+        'SRC = "def ema_update(avg, x, beta):\\n    return beta * avg + (1 - beta) * x\\n"\n'
+        "exec(SRC)\n"
+    )
+    records = _grade_in_sequence(tmp_path, {"exec_student": nb})
+    entry = records["exec_student"]["questions"]["ema_update"]
+    assert entry["points"] == 0 and entry["status"] == "missing"
+    assert "defined through exec()" in entry["detail"] and "define it with def in a code cell" in entry["detail"]
+    shown = (tmp_path / "out" / "feedback" / "exec_student.md").read_text()
+    assert "defined through exec" in shown  # (Markdown-escaped: exec\\(\\))
+    text = str(validation.report(tmp_path / "subs" / "exec_student.ipynb", EX07, run=False))
+    assert "defined through exec()" in text, text

@@ -154,18 +154,22 @@ def test_the_scratch_folder_is_private_capped_and_wiped(box):
     assert full <= LIMITS.tmpfs_mb
     walk = (
         "import os\n"
+        "work = os.getcwd()\n"
         "left = []\n"
         "for top, dirs, files in os.walk('/tmp'):\n"
-        "    dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(top, d)) and top + d != '/tmpwork']\n"
+        "    skip = lambda d: os.path.ismount(os.path.join(top, d)) or os.path.join(top, d) == work\n"
+        "    dirs[:] = [d for d in dirs if not skip(d)]\n"
         "    left += [os.path.join(top, f) for f in files]\n"
-        "print('LEFT', sorted(left), sorted(os.listdir('/tmp')))"
+        "print('LEFT', sorted(left), sorted(os.listdir('/tmp')), work)"
     )
     second = _probe(box, walk)
-    # nothing of the previous question is left (/tmp/work is this question's own folder)
+    # nothing of the previous question is left: no file outside this question's own, fresh work folder
     assert "LEFT [] " in second.stdout, second.stdout
-    kept = set(second.stdout.split("LEFT [] ")[1].strip().strip("[]").replace("'", "").split(", "))
+    listing, work = second.stdout.split("LEFT [] ")[1].strip().rsplit(" ", 1)
+    assert work.startswith("/tmp/work-"), work
+    kept = set(listing.strip("[]").replace("'", "").split(", "))
     under_tmp = {r.parts[2] for r in sandbox._python_paths()[0] if r.parts[:2] == ("/", "tmp") and len(r.parts) > 2}
-    assert kept == {"work"} | under_tmp, kept  # only the folders that lead to the environment stay
+    assert kept == {work.split("/")[2]} | under_tmp, kept  # only the folders that lead to the environment stay
 
 
 @needs_bwrap
@@ -217,3 +221,79 @@ def test_cli_explains_how_to_install_bwrap(tmp_path):
     )  # fmt: skip
     assert run.returncode == 2
     assert "bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
+
+
+@needs_bwrap
+def test_nothing_of_a_question_reaches_the_next(box):
+    """System V IPC objects, /dev/shm and the pre-warmed process's memory carry nothing to the next question."""
+    marker = f"earlier-job-{secrets.token_hex(6)}"
+    first = _probe(
+        box,
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.shmat.restype = ctypes.c_void_p\n"
+        "libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]\n"
+        "shmid = libc.shmget(0x5EED, 4096, 0o1000 | 0o666)\n"
+        f"data = b'{marker}' + b'\\x00'\n"
+        "ctypes.memmove(libc.shmat(shmid, None, 0), data, len(data))\n"
+        "print('MSGQ', libc.msgget(0x5EEE, 0o1000 | 0o666) >= 0)\n"
+        "try:\n"
+        f"    open('/dev/shm/{marker}', 'w').write('x')\n"
+        "except OSError as exc:\n"
+        "    print('NO DEV SHM', exc.errno)\n"
+        "print('SHM', shmid >= 0)",
+    )
+    assert first.status == "ok" and "SHM True" in first.stdout, first
+    second = _probe(
+        box,
+        "import ctypes, os, re\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('SHMGET', libc.shmget(0x5EED, 0, 0o666), libc.msgget(0x5EEE, 0o666))\n"
+        "ipc = [len(open(f'/proc/sysvipc/{k}').read().splitlines()) - 1 for k in ('shm', 'msg')]\n"
+        "print('IPC', *ipc)\n"
+        "print('DEVSHM', os.listdir('/dev/shm') if os.path.isdir('/dev/shm') else None)\n"
+        f"pattern = re.compile(b'{''.join(f'[{c}]' for c in marker)}')  # its text is not the marker\n"
+        "found = 0\n"
+        "mem = open('/proc/self/mem', 'rb', 0)\n"
+        "for line in open('/proc/self/maps').read().splitlines():\n"
+        "    parts = line.split()\n"
+        "    a, b = (int(x, 16) for x in parts[0].split('-'))\n"
+        "    if 'rw' not in parts[1] or b - a > (256 << 20):\n"
+        "        continue\n"
+        "    try:\n"
+        "        mem.seek(a)\n"
+        "        data = mem.read(b - a)\n"
+        "    except (OSError, ValueError, OverflowError):\n"
+        "        continue\n"
+        "    found += len(pattern.findall(data))\n"
+        "print('FOUND', found)",
+    )
+    assert second.status == "ok", second
+    assert "SHMGET -1 -1" in second.stdout and "IPC 0 0" in second.stdout, second.stdout
+    assert "DEVSHM []" in second.stdout, second.stdout
+    assert "FOUND 0" in second.stdout, second.stdout  # the first question's code is nowhere in memory
+
+
+@needs_bwrap
+def test_no_key_survives_a_question(box):
+    """The kernel's keyrings (user, user-session and session: ``keyctl``) carry nothing to the next question."""
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip("keyctl's system call number is only known here for x86_64 and aarch64")
+    calls = "libc = ctypes.CDLL(None, use_errno=True)\n" + (
+        "ADD, KEYCTL = (248, 250) if os.uname().machine == 'x86_64' else (217, 219)\n"
+    )
+    first = _probe(
+        box,
+        "import ctypes, os\n" + calls + "for ring in (-3, -4, -5):\n"
+        "    name = f'probe{-ring}'.encode()\n"
+        "    print('ADDED', libc.syscall(ADD, b'user', name, b'secret', 6, ctypes.c_int(ring)) > 0)",
+    )
+    assert first.status == "ok" and "ADDED True" in first.stdout, first
+    second = _probe(
+        box,
+        "import ctypes, os\n" + calls + "for ring in (-3, -4, -5):\n"
+        "    name = f'probe{-ring}'.encode()\n"
+        "    print('FOUND', ring, libc.syscall(KEYCTL, 10, ctypes.c_int(ring), b'user', name, 0) > 0)",
+    )
+    assert second.status == "ok", second
+    assert "FOUND" in second.stdout and "True" not in second.stdout, second.stdout

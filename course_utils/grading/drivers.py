@@ -58,6 +58,8 @@ def decode(obj, depth=0):
     if isinstance(obj, dict):
         if "__array__" in obj:
             spec = obj["__array__"]
+            if not isinstance(spec, dict):
+                raise ValueError("malformed array")
             dtype, shape, data = spec["dtype"], spec["shape"], spec["data"]
             if dtype not in ALLOWED_DTYPES:
                 raise ValueError(f"dtype {dtype!r} not allowed")
@@ -66,9 +68,12 @@ def decode(obj, depth=0):
             size = math.prod(shape)
             if size > MAX_ELEMENTS or not isinstance(data, list) or len(data) != size:
                 raise ValueError("array data does not match its shape")
-            if not all(isinstance(x, (int, float)) for x in data):
+            if not all(type(x) in (int, float, bool) for x in data):  # exactly: no subclass with its own methods
                 raise ValueError("array data must be numbers")
-            return np.array(data, dtype=dtype).reshape(shape)
+            try:
+                return np.array(data, dtype=dtype).reshape(shape)
+            except (ArithmeticError, ValueError, TypeError) as exc:  # e.g. 10**400: too large for the dtype
+                raise ValueError(f"array data out of range for {dtype}") from exc
         if "__tuple__" in obj:
             return tuple(decode(v, depth + 1) for v in obj["__tuple__"])
         if "__fn__" in obj:

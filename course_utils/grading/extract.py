@@ -102,6 +102,8 @@ class Submission:
     written: dict = field(default_factory=dict)  # answer id -> text
     broken: dict = field(default_factory=dict)  # cell index -> (error message, source) of cells that do not compile
     nested: dict = field(default_factory=dict)  # name -> cell index of functions defined inside other code
+    exec_cells: list = field(default_factory=list)  # indices of the code cells that call exec() (never run)
+    in_strings: set = field(default_factory=set)  # names that a string constant of a code cell defines ("def f(")
     metadata: dict = field(default_factory=dict)  # the notebook's metadata (a dict, possibly empty)
 
     def count(self, name) -> int:
@@ -361,10 +363,15 @@ _LOOPS_AND_BLOCKS = [(ast.For, "for"), (ast.AsyncFor, "for"), (ast.While, "while
 _LOOPS_AND_BLOCKS += [(ast.AsyncWith, "with")] + ([(ast.Match, "match")] if hasattr(ast, "Match") else [])
 
 
-def _collect(src: str, cell_index: int, into: dict, assigned: set, broken=None, nested=None) -> bool:
+_DEF_IN_STRING = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(")
+
+
+def _collect(src: str, cell_index: int, into: dict, assigned: set, broken=None, nested=None, sub=None) -> bool:
     """Add the definitions of one cell to ``into``; False when the cell does not compile.
 
     ``assigned`` (updated): names whose current binding is an assignment, whose in-place changes count.
+    ``sub`` (code cells): its ``exec_cells`` and ``in_strings`` are updated, to explain a function that is
+    defined only through ``exec()``.
     """
     try:
         compile(src, f"<cell {cell_index + 1}>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
@@ -382,6 +389,13 @@ def _collect(src: str, cell_index: int, into: dict, assigned: set, broken=None, 
             for n in ast.walk(top):
                 if n is not top and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     nested.setdefault(n.name, cell_index)
+                if sub is None:
+                    continue
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "exec":
+                    if cell_index not in sub.exec_cells:
+                        sub.exec_cells.append(cell_index)
+                elif isinstance(n, ast.Constant) and isinstance(n.value, str) and "def" in n.value:
+                    sub.in_strings.update(_DEF_IN_STRING.findall(n.value))
     for k, node in enumerate(tree.body):
         try:
             found = _classify(node, assigned)
@@ -465,7 +479,7 @@ def read_submission(path, headings: dict | None = None, data: bytes | None = Non
             py = _python_source(src)
             if py is None:
                 continue
-            if not _collect(py, i, sub.definitions, assigned, sub.broken, sub.nested):
+            if not _collect(py, i, sub.definitions, assigned, sub.broken, sub.nested, sub):
                 sub.flags.append(f"syntax-error:cell-{i + 1}")
         elif kind in ("markdown", "raw"):
             blocks = _FENCE.findall(src) or [src]
@@ -648,6 +662,12 @@ def missing_reason(sub: Submission, function: str) -> str:
         return (
             f"function {function} not found: it is defined inside another function or block "
             f"(cell {sub.nested[function] + 1}); define it at the top level of a code cell, not indented"
+        )
+    if sub.exec_cells:  # the grader runs no top-level code, so no exec()
+        how = "it is defined through exec()" if function in sub.in_strings else "the notebook calls exec()"
+        return (
+            f"function {function} not found: {how} (cell {sub.exec_cells[0] + 1}), which the grader does not "
+            "run; define it with def in a code cell"
         )
     others = defined_functions(sub)
     close = difflib.get_close_matches(function, others, n=1, cutoff=0.6)

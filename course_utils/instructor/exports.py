@@ -49,7 +49,7 @@ def _info(book: GradeBook, row: dict) -> dict:
 def canvas_csv(book: GradeBook, column: str) -> tuple[str, list[str]]:
     """(CSV text, ids of rows left out because no student matched them)."""
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
-    top = book.rows[0]["max_score"] if book.rows else "0"
+    top = fmt(sum(q.points for q in book.questions))  # the assignment's points, never one row's
     rows = [["Points Possible", "", "", "", "", top]]
     skipped = []
     for row in book.rows:

@@ -212,6 +212,8 @@ def finalize(out: Path) -> GradeBook:
         present.add(sid)
         info = book.student(sid)
         auto, auto_max = book.auto_score(row)
+        if book.auto:  # the assignment's points (a row of a grader error says 0)
+            auto_max = sum(q.points for q in book.auto)
         written, _ = book.written_score(sid)
         late = info.get("late") or {}
         raw = auto + written

@@ -362,6 +362,35 @@ def verify_inputs(qplan, inputs_after) -> list[list[str]] | None:
     return changed
 
 
+NARROW_FLOATS = {"float32": np.float32, "float16": np.float16}
+
+
+def verify_claims(result: dict) -> None:
+    """Check, from the values alone, the types the child says its function returned; an error when they lie.
+
+    A value reported as a float32 (or float16) tensor or array must be exactly representable in that
+    dtype: a float64 computation reported as float32 is not. (A float64 NumPy array reported as a float64
+    tensor cannot be told apart from its values: see INSTRUCTORS.md.)
+    """
+    if result["error"] is not None:
+        return
+    for name, value in result["outputs"].items():
+        info = result["info"].get(name, "")
+        if value is None or name == "update" or not info.startswith(("torch tensor ", "numpy array ")):
+            continue
+        claimed = info.split()[2].rstrip(",")
+        dtype = NARROW_FLOATS.get(claimed)
+        if dtype is None:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            exact = np.array_equal(value.astype(dtype).astype(np.float64), value)
+        if not exact:
+            result["outputs"] = {}
+            result["error"] = (f"{drivers.BAD_RETURN}`{name}` was reported as {claimed} but holds values that a "
+                               f"{claimed} cannot (the reply does not match what the function returned)")  # fmt: skip
+            return
+
+
 def score(q, qplan, passed: list[bool]) -> float:
     """Points for the passed cases: each case counts with its weight (0 for cases a non-answer passes)."""
     weights = qplan["weights"]
@@ -398,8 +427,23 @@ def grade_results(q, qplan, results, cache) -> QuestionResult:
 _failed = QuestionResult.failed
 
 
+def run_question(box, code, question, cases_encoded, mode="cases") -> sandbox.Outcome:
+    """Run one question; a sandbox error is retried once in a fresh sandbox before it counts.
+
+    Whatever made the sandbox fail (an earlier submission, the machine) is gone in a fresh one, so a
+    sandbox error that a fresh sandbox reproduces comes from this code, and only then costs points.
+    """
+    outcome = box.run(code, question, cases_encoded, mode)
+    if outcome.status == "sandbox-error":
+        box.close()
+        outcome = box.run(code, question, cases_encoded, mode)
+        if outcome.status == "sandbox-error":
+            outcome.detail += " (again in a fresh sandbox, so this code caused it)"
+    return outcome
+
+
 def _grade_function(q, qplan, code, box, cache) -> QuestionResult:
-    outcome = box.run(code, q.name, qplan["encoded"])
+    outcome = run_question(box, code, q.name, qplan["encoded"])
     labels = [c["label"] for c in qplan["cases"]]
     if outcome.status == "ok":
         changed = verify_inputs(qplan, outcome.inputs_after)
@@ -409,6 +453,7 @@ def _grade_function(q, qplan, code, box, cache) -> QuestionResult:
         else:
             for res, names in zip(outcome.cases, changed, strict=True):
                 res["mutated"] = names  # the parent's verdict replaces anything the child said
+                verify_claims(res)
     if outcome.status != "ok":
         entry = _failed(q, labels, outcome.status, outcome.detail)
     else:
@@ -420,7 +465,7 @@ def _grade_function(q, qplan, code, box, cache) -> QuestionResult:
 def _grade_config(q, qplan, code, box) -> QuestionResult:
     from course_utils.grading.tuning import ConfigError, evaluate_config
 
-    outcome = box.run(code, q.name, None, mode="config")
+    outcome = run_question(box, code, q.name, None, mode="config")
     runs = qplan["runs"]
     labels = [r["label"] for r in runs]
     if outcome.status != "ok":
@@ -692,7 +737,8 @@ def _on_alarm(signum, frame):
 def _work(path):
     settings = _WORKER["settings"]
     n = len(questions_of(settings.assignment))
-    budget = int(n * (settings.limits.wall_seconds + 40) + sandbox.STARTUP_SECONDS + 60)
+    # per question: a run and its retry in a fresh sandbox (see run_question), each with its deadline
+    budget = int(n * (2 * (settings.limits.wall_seconds + 40) + sandbox.STARTUP_SECONDS) + sandbox.STARTUP_SECONDS + 60)
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(budget)
     try:
@@ -709,7 +755,8 @@ def _work(path):
 
 
 def _crash_record(path, exc) -> SubmissionResult:
-    return SubmissionResult(str(path), flags=["grader-error"], error=f"{type(exc).__name__}: {exc}")
+    top = sum(q.points for q in questions_of(_WORKER["settings"].assignment) if q.kind != "written")
+    return SubmissionResult(str(path), flags=["grader-error"], error=f"{type(exc).__name__}: {exc}", max_score=top)
 
 
 def submission_ids(paths) -> dict:
@@ -774,6 +821,12 @@ def load_verified(stored: Path, key: str, manifest_sha: str, sha: str) -> dict |
         return None
 
 
+def needs_regrading(record: dict) -> bool:
+    """A stored record that an earlier run could not grade properly (a sandbox or grader error): never kept."""
+    errors = any(entry.get("status") == "sandbox-error" for entry in record.get("questions", {}).values())
+    return errors or "grader-error" in record.get("flags", [])
+
+
 def _file_sha(path: Path) -> str:
     try:
         return hashlib.sha256(read_submission_bytes(path)).hexdigest()
@@ -816,7 +869,9 @@ def grade_batch(
         saved = (
             None if force else load_verified(out / "results" / f"{sid}.json", settings.hmac_key, key, _file_sha(path))
         )
-        if saved is not None:
+        if saved is not None and needs_regrading(saved):
+            log(f"grading {path} again (the earlier run had a sandbox or grader error)")
+        elif saved is not None:
             records[sid] = saved
             log(f"skipped {path} (already graded with this manifest)")
             continue

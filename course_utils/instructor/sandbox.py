@@ -17,9 +17,10 @@ What the sandbox is (``bwrap``, Debian/Ubuntu package ``bubblewrap``):
   of processes, and a wall-clock deadline after which every process of the sandbox is killed.
 
 Speed: starting Python with NumPy and torch costs seconds, so one sandbox per grading worker
-starts a pre-warmed process (:mod:`.harness`) that forks a fresh child per question and kills
-every other process in the sandbox and wipes its scratch folder after each one; see the
-harness's docstring. A sandbox that misbehaves (dies, sends garbage, misses its deadline) is
+starts a pre-warmed process (:mod:`.harness`, the sandbox's process 1) that forks a fresh runner per
+question, which reads the job, forks the child that runs it, then kills every other process in the
+sandbox, removes its IPC objects and wipes its scratch folders; the pre-warmed process itself never
+holds a job's data. See the harness's docstring. A sandbox that misbehaves (dies, sends garbage, misses its deadline) is
 killed and replaced.
 
 Without bwrap the grader refuses to run, unless the instructor asks for ``--no-sandbox``, which
@@ -276,7 +277,7 @@ class Sandbox:
                     "isolated": False}  # fmt: skip
             return [python, "-I", "-S", "-B", str(self.stage / "zygote.py"), json.dumps(spec)]
         spec = {"path": ["/course", *path], "preload": list(self.preload), "scratch": "/tmp", "isolated": True}
-        cmd = [check_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        cmd = [check_bwrap(), "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
         cmd += ["--uid", "65534", "--gid", "65534", "--hostname", "sandbox"]
         cmd += _system_binds()
         # bwrap mounts in order: the scratch /tmp first, so that an environment that itself lives under
@@ -286,6 +287,8 @@ class Sandbox:
             if not str(root).startswith(("/usr/", "/bin/", "/lib")):
                 cmd += ["--ro-bind", str(root), str(root)]
         cmd += ["--ro-bind", str(self.stage), "/course", "--chdir", "/tmp"]
+        # /dev read-only (a child could otherwise replace /dev/null for the next one), /dev/shm a capped tmpfs
+        cmd += ["--remount-ro", "/dev", "--size", str(int(self.limits.tmpfs_mb) << 20), "--tmpfs", "/dev/shm"]
         cmd += ["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--unsetenv", "PYTHONPATH"]
         cmd += ["--", python, "-I", "-S", "-B", "/course/zygote.py", json.dumps(spec)]
         return cmd
@@ -443,6 +446,8 @@ class Sandbox:
         if not isinstance(reply, dict):
             self.close()  # dead, hung or talking nonsense: the next question gets a fresh sandbox
             return Outcome("sandbox-error", "the sandbox stopped responding while running this question")
+        if reply.get("status") not in ("done", "timeout", "result-too-large") or reply.get("clean") is not True:
+            self.close()  # it failed, or could not clean up after the question: the next one gets a fresh sandbox
         return interpret(reply, self.limits, len(cases_encoded or []), mode)
 
 
@@ -469,6 +474,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# Whatever parsing a child's reply can raise: anything that does not conform is a bad result, never a grader error.
+PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    MemoryError,
+    drivers.OutputError,
+)
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not allowed")
 
@@ -490,7 +509,7 @@ def interpret(reply: dict, limits: Limits, n_cases: int, mode: str) -> Outcome:
                 if not isinstance(i, int) or not isinstance(name, str):
                     raise ValueError("malformed input record")
                 after[(i, name)] = drivers.decode(value)
-        except (ValueError, TypeError, KeyError, RecursionError):
+        except PARSE_ERRORS:
             return Outcome("bad-result", "the sandbox sent unusable data", stdout=stdout, stderr=stderr)
         outcome.inputs_after = after
     return outcome
@@ -556,5 +575,5 @@ def _interpret(reply, limits, n_cases, mode) -> Outcome:
                 if value is not None and not all(math.isfinite(x) for x in value.ravel().tolist()):
                     raise ValueError("non-finite output")
         return Outcome("ok", cases=decoded)
-    except (ValueError, KeyError, TypeError, RecursionError, drivers.OutputError) as exc:
+    except PARSE_ERRORS as exc:
         return Outcome("bad-result", f"unusable result: {str(exc)[:200]}")
