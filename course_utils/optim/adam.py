@@ -91,18 +91,20 @@ class NadamState(NamedTuple):
     t: int
     m: Any
     v: Any
-    mu_product: Any  # product of the momentum schedule, prod_{i<=t} mu_i
+    mu_product: Any  # product of the momentum schedule, prod_{i<=t} beta_{1,i} (torch's name)
 
 
 def scale_by_nadam(betas=(0.9, 0.999), eps=1e-8, momentum_decay=4e-3) -> Transform:
     r"""NAdam's direction (Dozat 2016, as ``torch.optim.NAdam`` computes it).
 
     Nesterov's look-ahead applied to Adam's first moment, with the warming momentum schedule
-    :math:`\mu_t = \beta_1 (1 - \tfrac12 0.96^{t\psi})`, :math:`\psi` = ``momentum_decay``:
+    :math:`\beta_{1,t} = \beta_1 (1 - \tfrac12 0.96^{t\psi})`, :math:`\psi` = ``momentum_decay``
+    (Dozat writes :math:`\mu_t`; the course keeps :math:`\mu` for strong convexity, see
+    ``docs/notation.md``; the code's ``mu`` and ``mu_product`` follow torch's names):
 
     .. math::
-        d_t = \Big[\frac{1-\mu_t}{1-\prod_{i\le t}\mu_i} g_t
-              + \frac{\mu_{t+1}}{1-\prod_{i\le t+1}\mu_i} m_t\Big] \Big/ \big(\sqrt{\hat v_t}+\epsilon\big)
+        d_t = \Big[\frac{1-\beta_{1,t}}{1-\prod_{i\le t}\beta_{1,i}} g_t
+              + \frac{\beta_{1,t+1}}{1-\prod_{i\le t+1}\beta_{1,i}} m_t\Big] \Big/ \big(\sqrt{\hat v_t}+\epsilon\big)
     """
     beta1, beta2 = betas_pair(betas)
     eps = hyperparameter(eps, "eps")
