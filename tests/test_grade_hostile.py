@@ -173,14 +173,20 @@ def _snapshot(*folders) -> dict:
     return found
 
 
-def _marked() -> list:
+def _marked(stages) -> list:
+    """Processes an attack started (they carry MARKER) and zygotes of this batch's sandboxes, machine-wide.
+
+    A zygote is told apart by the staged package it mounts (``stages``: the paths staged during this
+    batch), not by the repository path: the other pytest worker grades from the same repository at the
+    same time, and its live zygotes are not leftovers of this batch.
+    """
     hits = []
     for proc in psutil.process_iter(["cmdline"]):
         try:
             line = " ".join(proc.info["cmdline"] or [])
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        if MARKER in line or ("/course/zygote.py" in line and str(ROOT) in line):
+        if MARKER in line or ("zygote.py" in line and any(stage in line for stage in stages)):
             hits.append((proc.pid, line[:120]))
     return hits
 
@@ -232,9 +238,20 @@ def attacked(tmp_path_factory):
     watched = (subs, ROOT / "course_utils", ROOT / "solutions", ROOT / "assignments")
     before = _snapshot(*watched)
     children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    stages = []
+    stage_course = sandbox.stage_course
+
+    def recording(*args, **kwargs):  # the staged package of each sandbox of this batch
+        stage = stage_course(*args, **kwargs)
+        stages.append(str(stage))
+        return stage
+
     start = time.monotonic()
-    records = grader.grade_batch(paths, out, grader.Settings(ASSIGNMENT, SEED, LIMITS), jobs=2, log=lambda s: None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sandbox, "stage_course", recording)
+        records = grader.grade_batch(paths, out, grader.Settings(ASSIGNMENT, SEED, LIMITS), jobs=2, log=lambda s: None)
     elapsed = time.monotonic() - start
+    assert stages, "the batch staged no package: the zygote check below would look for nothing"
     csv_right_after = (out / "grades.csv").read_bytes()
     left_children = {p.pid for p in psutil.Process().children(recursive=True)} - children_before
     time.sleep(5)  # the detached process would act after 3 s
@@ -250,6 +267,7 @@ def attacked(tmp_path_factory):
         "watched": watched,
         "csv": csv_right_after,
         "left_children": left_children,
+        "stages": stages,
         "elapsed": elapsed,
     }
 
@@ -261,7 +279,7 @@ def _classmates_unchanged(attacked, records):
 
 def test_no_hang_and_nothing_left_behind(attacked):
     assert attacked["left_children"] == set()
-    assert _marked() == []
+    assert _marked(attacked["stages"]) == []
     assert _snapshot(*attacked["watched"]) == attacked["before"]  # nothing changed outside the output folder
     assert (attacked["out"] / "grades.csv").read_bytes() == attacked["csv"]  # not rewritten after the grader exited
 
