@@ -17,10 +17,9 @@ BIN := $(VENV)/bin
 LOCK := requirements.lock
 PIP_VERSION := 26.3
 PIP := $(BIN)/python -m pip
-# Extra options of the installs into $(VENV). .ci/run passes --no-compile: pip would otherwise compile all
-# ~12,700 .py files of the environment to bytecode, one after the other (56 s of CPU measured here),
-# before any test can start; without it, Python compiles (and caches) only the modules that are
-# imported, once, while the other passes keep the second core busy.
+# Extra options of the installs into $(VENV) (none by default). Do not pass --no-compile: the bytecode
+# caches were then not written, so every notebook kernel compiled torch, matplotlib and scipy from
+# source again and the notebook runtime budget failed (see .ci/run).
 PIP_INSTALL_FLAGS ?=
 # student: run the lectures (`make lab`); dev: + instructor tools, test suite, nbdime, uv.
 DEV_EXTRAS := instructor,test,site,dev
