@@ -14,11 +14,10 @@ from typing import Any, NamedTuple
 
 from .. import backend
 from ..tree import tree_map, tree_unzip
-from .aliases import Betas, Hyper, LearningRate, _build, _check_lr, _l2, _maybe
+from .aliases import Betas, Hyper, LearningRate, _adaptive
 from .core import Transform, betas_pair, hyperparameter
 from .ema import debias, ema
 from .hyperparams import remembers_arguments
-from .step_size import negate, scale_by_lr
 
 
 class AdaBeliefState(NamedTuple):
@@ -83,12 +82,4 @@ def adabelief(
     (``rectify=True``); here, as in the paper's Algorithm 2, neither is on by default, and the
     rectification is not offered (see :mod:`.radam` for the idea).
     """
-    lr = _check_lr(lr)
-    decay = _l2(weight_decay)
-    return _build(
-        _maybe(maximize, negate),
-        None if decoupled_weight_decay else decay,
-        scale_by_belief(betas, eps),
-        decay if decoupled_weight_decay else None,
-        scale_by_lr(lr),
-    )
+    return _adaptive(scale_by_belief(betas, eps), lr, weight_decay, decoupled_weight_decay, maximize)

@@ -48,6 +48,20 @@ def _check_lr(lr):
     return hyperparameter(lr, "lr", schedule=True)
 
 
+def _adaptive(direction, lr, weight_decay, decoupled_weight_decay, maximize):
+    """torch.optim's assembly around an adaptive ``direction``: maximize, then weight decay either as an
+    L2 gradient term before the direction or decoupled after it (AdamW-style), then the learning rate."""
+    lr = _check_lr(lr)
+    decay = _l2(weight_decay)
+    return _build(
+        _maybe(maximize, negate),
+        None if decoupled_weight_decay else decay,
+        direction,
+        decay if decoupled_weight_decay else None,
+        scale_by_lr(lr),
+    )
+
+
 @remembers_arguments
 def sgd(
     lr: LearningRate = 1e-3,
@@ -178,15 +192,7 @@ def nadam(
     maximize: bool = False,
 ) -> Transform:
     """``torch.optim.NAdam`` (Dozat 2016)."""
-    lr = _check_lr(lr)
-    decay = _l2(weight_decay)
-    return _build(
-        _maybe(maximize, negate),
-        None if decoupled_weight_decay else decay,
-        scale_by_nadam(betas, eps, momentum_decay),
-        decay if decoupled_weight_decay else None,
-        scale_by_lr(lr),
-    )
+    return _adaptive(scale_by_nadam(betas, eps, momentum_decay), lr, weight_decay, decoupled_weight_decay, maximize)
 
 
 @remembers_arguments

@@ -30,11 +30,10 @@ import numpy as np
 
 from .. import backend
 from ..tree import tree_leaves, tree_map, tree_unzip
-from .aliases import Betas, Hyper, LearningRate, _build, _check_lr, _l2, _maybe
+from .aliases import Betas, Hyper, LearningRate, _adaptive
 from .core import Transform, betas_pair, hyperparameter
 from .ema import debias, ema
 from .hyperparams import remembers_arguments
-from .step_size import negate, scale_by_lr
 
 LEVELS = 127  # codes 1..127 for each sign, 0 for zero: one int8
 M_DECADES = 7.0
@@ -206,12 +205,4 @@ def adam_8bit(
     maximize: bool = False,
 ) -> Transform:
     """``torch.optim.Adam``'s rule with its state in 8 bits (Dettmers et al. 2022, with this module's code)."""
-    lr = _check_lr(lr)
-    decay = _l2(weight_decay)
-    return _build(
-        _maybe(maximize, negate),
-        None if decoupled_weight_decay else decay,
-        scale_by_adam_8bit(betas, eps, block_size),
-        decay if decoupled_weight_decay else None,
-        scale_by_lr(lr),
-    )
+    return _adaptive(scale_by_adam_8bit(betas, eps, block_size), lr, weight_decay, decoupled_weight_decay, maximize)

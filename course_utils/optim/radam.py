@@ -16,11 +16,10 @@ import numpy as np
 
 from .. import backend
 from ..tree import tree_map, tree_unzip
-from .aliases import Betas, Hyper, LearningRate, _build, _check_lr, _l2, _maybe
+from .aliases import Betas, Hyper, LearningRate, _adaptive
 from .core import Transform, betas_pair, hyperparameter, power
 from .ema import debias, ema
 from .hyperparams import remembers_arguments
-from .step_size import negate, scale_by_lr
 
 # Liu et al.'s Algorithm 2 switches the adaptive step on once rho_t > 4 (r_t is real from there);
 # their code waits until rho_t >= 5 ("more conservative", as rho_t is an approximation) and
@@ -126,12 +125,4 @@ def radam(
 
     Decoupled decay (``decoupled_weight_decay=True``) joins after the scaling, as in AdamW.
     """
-    lr = _check_lr(lr)
-    decay = _l2(weight_decay)
-    return _build(
-        _maybe(maximize, negate),
-        None if decoupled_weight_decay else decay,
-        scale_by_radam(betas, eps),
-        decay if decoupled_weight_decay else None,
-        scale_by_lr(lr),
-    )
+    return _adaptive(scale_by_radam(betas, eps), lr, weight_decay, decoupled_weight_decay, maximize)
