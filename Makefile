@@ -29,6 +29,12 @@ LATEST_VENV := .venv-latest
 
 # --- tests ---------------------------------------------------------------------------------------
 NOTEBOOK_DIRS := notebooks solutions exercises
+# Run once, checked twice: where the browser pass can run (Debian's Chromium is installed), `make test`
+# runs the lectures only there, in JupyterLab, and checks their outputs with strict nbval's own
+# comparison (tests/nbval_replay.py) and their cell times for the budget; the nbval pass then covers
+# the other notebook folders. LECTURES_IN_BROWSER= (empty) runs the lectures under nbval as well.
+LECTURES_IN_BROWSER ?= $(if $(wildcard /usr/bin/chromium),1,)
+BROWSER_TIMES = $(ARTIFACTS)/browser/notebook_times.json
 PYTEST_ARGS ?=
 # Each pytest pass of `make test` writes a JUnit report here (.ci/twice compares two runs' reports)
 # and its full output to $(LOG_DIR)/<pass>.log.
@@ -173,12 +179,15 @@ test-latest: $(BIN)/uv
 
 # Four passes, each a background job with its log in $(LOG_DIR)/<pass>.log, so that both cores stay busy
 # (each pass mostly waits on its own kernel, browser or sandbox); all run even if one fails:
-#  1. strict nbval over the notebook folders that hold notebooks; it needs no website, so it starts at
-#     once, beside the website build (`make site` into build/site, one core); tests/conftest.py
-#     records each cell's time, and tools/notebook_budget.py checks them (kernel CPU seconds);
-#  2. unit tests (tests/, not browser) and the doctests of course_utils/, once the website is built
-#     (they check that build through COURSE_SITE_DIR);
-#  3. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium;
+#  1. strict nbval over the notebook folders that hold notebooks (without notebooks/ when the
+#     browser pass runs the lectures: LECTURES_IN_BROWSER); tests/conftest.py records each cell's
+#     time, and tools/notebook_budget.py checks them (kernel CPU seconds);
+#  2. unit tests (tests/, not browser) and the doctests of course_utils/;
+#  3. browser tests (tests/, -m browser): they skip themselves without /usr/bin/chromium; each
+#     lecture's run in JupyterLab is also its strict nbval check and its budget timing.
+# All three start at once, beside the website build (`make site` into build/site); the site's own
+# tests in passes 2 and 3 check that build (COURSE_SITE_DIR) and wait until it has ended
+# (COURSE_SITE_READY, tests/site_helpers.py), while the rest of their pass goes on;
 #  4. with MACHINES_QUICK=1 (.ci/run), `make test-machines-quick`, started when the nbval pass ends.
 # Then the notebook budget and the linter.
 MACHINES_QUICK ?=
@@ -187,6 +196,7 @@ test: venv $(NODE_STAMP)
 	failed=""
 	dirs=""
 	for d in $(NOTEBOOK_DIRS); do
+		if [ -n "$(LECTURES_IN_BROWSER)" ] && [ "$$d" = notebooks ]; then continue; fi  # the browser pass runs them
 		# -print -quit, not `find | grep -q .`: under pipefail an early-closing grep can fail the recipe by chance.
 		if [ -d "$$d" ] && [ -n "$$(find "$$d" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -print -quit)" ]; then
 			dirs="$$dirs $$d"
@@ -203,18 +213,23 @@ test: venv $(NODE_STAMP)
 		pass nbval env COURSE_NOTEBOOK_TIMES=$(ARTIFACTS)/notebook_times.json $(POLICY) \
 			$(BIN)/python -m pytest $(NBVAL_ARGS) $$dirs --junitxml=$(JUNIT_DIR)/nbval.xml $(PYTEST_ARGS)
 	fi
-	echo "== website (make site)"
 	export COURSE_SITE_DIR="$$PWD/build/site" COURSE_SITE_STDOUT="$(abspath $(LOG_DIR))/site-stdout.txt"
+	export COURSE_SITE_READY="$(abspath $(LOG_DIR))/site-ready"
+	rm -f "$$COURSE_SITE_READY"
+	echo "== starting the unit and browser passes (logs in $(LOG_DIR)/)"
+	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" $(UNIT_XDIST) --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
+	rm -f $(BROWSER_TIMES)
+	pass browser env COURSE_BROWSER_NOTEBOOK_TIMES=$(BROWSER_TIMES) $(POLICY) \
+		$(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS)
+	echo "== website (make site; the site's tests in the unit and browser passes wait for it)"
 	if $(POLICY) $(BIN)/python tools/build_site.py --out build/site >"$$COURSE_SITE_STDOUT"; then
 		cat "$$COURSE_SITE_STDOUT"
+		echo ok > "$$COURSE_SITE_READY"
 	else
 		cat "$$COURSE_SITE_STDOUT"
 		failed="$$failed site"
-		COURSE_SITE_DIR="$$PWD/build/site-failed"  # the site tests then fail at once instead of rebuilding
+		echo failed > "$$COURSE_SITE_READY"  # the site tests then fail at once instead of rebuilding
 	fi
-	echo "== starting the unit and browser passes (logs in $(LOG_DIR)/)"
-	pass unit $(POLICY) $(BIN)/python -m pytest tests course_utils -m "not browser" $(UNIT_XDIST) --junitxml=$(JUNIT_DIR)/unit.xml $(PYTEST_ARGS)
-	pass browser $(POLICY) $(BIN)/python -m pytest tests -m browser --junitxml=$(JUNIT_DIR)/browser.xml $(PYTEST_ARGS)
 	for name in nbval unit browser machines; do
 		pid_var=pid_$$name
 		rc=none
@@ -233,9 +248,16 @@ test: venv $(NODE_STAMP)
 		# exit 5 = no tests collected: only acceptable for the browser pass (it skips without Chromium)
 		if [ $$rc -ne 0 ] && ! { [ $$name = browser ] && [ $$rc -eq 5 ]; }; then failed="$$failed $$name"; fi
 	done
-	if [ -n "$$dirs" ]; then
+	times=""
+	[ -z "$$dirs" ] || times=$(ARTIFACTS)/notebook_times.json
+	if [ -n "$(LECTURES_IN_BROWSER)" ]; then
+		times="$$times $(BROWSER_TIMES)"
+		# the budget covers every lecture, unless PYTEST_ARGS chose a subset of the tests
+		[ -n "$(PYTEST_ARGS)" ] || times="--require-lectures $$times"
+	fi
+	if [ -n "$$times" ]; then
 		echo "== notebook runtime budget"
-		$(BIN)/python tools/notebook_budget.py $(ARTIFACTS)/notebook_times.json || failed="$$failed budget"
+		$(BIN)/python tools/notebook_budget.py $$times || failed="$$failed budget"
 	fi
 	echo "== lint (ruff check, ruff format --check)"
 	{ $(BIN)/ruff check . && $(BIN)/ruff format --check .; } || failed="$$failed lint"

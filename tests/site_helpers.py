@@ -1,7 +1,9 @@
 """Shared by tests/test_site.py and tests/browser/test_site.py: build (or reuse) the website, check links.
 
 ``make test`` builds the site once (``make site``) and passes its folder in ``COURSE_SITE_DIR``, so
-the unit and browser passes check the same build; run alone, each test module builds its own.
+the unit and browser passes check the same build; run alone, each test module builds its own. The
+passes start while that build is still running: ``COURSE_SITE_READY`` names the file that ``make
+test`` writes when the build has ended ("ok" or "failed"), and the site's tests wait for it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -28,8 +31,26 @@ def build_site(out: Path) -> tuple[Path, str]:
     return out / "html", done.stdout
 
 
+# A liveness bound for `make test`'s site build (91 s under a load of 8 on 2 cores), not a speed target.
+SITE_WAIT_S = 1200
+
+
+def wait_for_make_site():
+    """Under ``make test``: wait until its site build has ended; fail if it failed. Else nothing."""
+    ready = os.environ.get("COURSE_SITE_READY")
+    if not ready:
+        return
+    deadline = time.monotonic() + SITE_WAIT_S
+    while not os.path.exists(ready):
+        assert time.monotonic() < deadline, f"make test's site build did not end within {SITE_WAIT_S} s"
+        time.sleep(1)
+    state = Path(ready).read_text(encoding="utf-8").strip()
+    assert state == "ok", f"make test's site build failed ({state!r}): its output is in the make test log"
+
+
 def site_html(tmp_path_factory) -> Path:
     given = os.environ.get("COURSE_SITE_DIR")
+    wait_for_make_site()
     if given:
         html = Path(given) / "html"
         assert (html / "index.html").is_file(), f"COURSE_SITE_DIR={given} holds no built site"

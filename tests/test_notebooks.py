@@ -184,3 +184,25 @@ def test_the_nbval_pass_records_cell_times(tmp_path):
     assert [c["cell"] for c in cells] == ["Cell 0", "Cell 1"]
     assert cells[0]["kernel_cpu_s"] > 0.05 and cells[0]["wall_s"] > 0  # three million squares take CPU time
     assert report["threads"]["OMP_NUM_THREADS"] == os.environ.get("OMP_NUM_THREADS")
+
+
+def test_the_budget_merges_the_nbval_and_browser_runs_and_can_require_every_lecture(tmp_path, capsys):
+    # make test times the lectures in the browser pass and the exercises under nbval: one budget over both
+    lectures = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    browser = {"threads": {"OMP_NUM_THREADS": "1"}, "notebooks": {}}
+    for name in lectures:
+        browser["notebooks"][f"notebooks/{name}"] = [{"cell": "Cell 0", "wall_s": 2.0, "kernel_cpu_s": 1.0}]
+    exercise = [{"cell": "Cell 0", "wall_s": 1.0, "kernel_cpu_s": 0.5}]
+    nbval = {"threads": {"OMP_NUM_THREADS": "1"}, "notebooks": {"solutions/ex.ipynb": exercise}}
+    (tmp_path / "b.json").write_text(json.dumps(browser))
+    (tmp_path / "n.json").write_text(json.dumps(nbval))
+    files = [str(tmp_path / "n.json"), str(tmp_path / "b.json")]
+    assert notebook_budget.main(["--require-lectures", *files]) == 0
+    assert "solutions/ex.ipynb" in capsys.readouterr().out
+    del browser["notebooks"][f"notebooks/{lectures[3]}"]
+    (tmp_path / "b.json").write_text(json.dumps(browser))
+    assert notebook_budget.main(files) == 0  # without the flag a lecture may be absent (a partial run)
+    assert notebook_budget.main(["--require-lectures", *files]) == 1
+    assert f"notebooks/{lectures[3]}: no run times recorded" in capsys.readouterr().out
+    merged = notebook_budget.merge([browser, {"threads": {"OMP_NUM_THREADS": "2"}, "notebooks": {}}])
+    assert not notebook_budget.single_threaded(merged)  # any run with more threads turns enforcement off

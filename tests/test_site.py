@@ -13,7 +13,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from site_helpers import ROOT, broken_links, build_site, external_resources, page_weight, parse, site_html
+from site_helpers import (
+    ROOT,
+    broken_links,
+    build_site,
+    external_resources,
+    page_weight,
+    parse,
+    site_html,
+    wait_for_make_site,
+)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import build_site as site  # noqa: E402
@@ -34,6 +43,7 @@ def html(tmp_path_factory):
 @pytest.mark.slow
 def test_build_prints_the_index_path_last(tmp_path):
     if os.environ.get("COURSE_SITE_STDOUT"):  # make test kept what its `make site` printed
+        wait_for_make_site()
         out = Path(os.environ["COURSE_SITE_DIR"]) / "html"
         stdout = Path(os.environ["COURSE_SITE_STDOUT"]).read_text(encoding="utf-8")
     else:

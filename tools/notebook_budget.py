@@ -1,6 +1,6 @@
 """The runtime budget of the notebooks, checked from a test run (``make test`` runs this after nbval).
 
-    python tools/notebook_budget.py [artifacts/notebook_times.json]
+    python tools/notebook_budget.py [--require-lectures] [TIMES.json ...]   (default artifacts/notebook_times.json)
 
 tests/conftest.py records, for every notebook cell that nbval runs, its wall-clock time and the CPU
 time its kernel used. This prints both per notebook and fails (exit 1) when a lecture is over its
@@ -71,19 +71,38 @@ def single_threaded(report: dict) -> bool:
     return all(v in (None, "1") for v in report.get("threads", {}).values())
 
 
+def merge(reports: list[dict]) -> dict:
+    """One report from several runs' files (the nbval pass's, and the browser pass's for the lectures
+    that `make test` runs in JupyterLab). A notebook timed in two files keeps the first file's times."""
+    merged = {"threads": {}, "loadavg": [], "notebooks": {}}
+    for report in reports:
+        for key, value in report.get("threads", {}).items():
+            if value not in (None, "1") or key not in merged["threads"]:
+                merged["threads"][key] = value
+        merged["loadavg"].append(report.get("loadavg"))
+        for notebook, cells in report["notebooks"].items():
+            merged["notebooks"].setdefault(notebook, cells)
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else ROOT / "artifacts" / "notebook_times.json"
-    if not path.is_file():
-        print(f"notebook budget: {path} not found (run the nbval pass first)", file=sys.stderr)
+    require = "--require-lectures" in args  # every lecture in notebooks/ must have been timed
+    paths = [Path(a) for a in args if a != "--require-lectures"] or [ROOT / "artifacts" / "notebook_times.json"]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        print(f"notebook budget: {', '.join(map(str, missing))} not found (run the nbval pass first)", file=sys.stderr)
         return 1
-    report = json.loads(path.read_text(encoding="utf-8"))
-    print(f"Notebook run times ({path}; load average then: {report.get('loadavg')})")
+    report = merge([json.loads(p.read_text(encoding="utf-8")) for p in paths])
+    print(f"Notebook run times ({', '.join(map(str, paths))}; load average then: {report['loadavg']})")
     print(f"  {'notebook':48s} {'cells':>5s} {'CPU s':>7s} {'wall s':>7s}")
     for notebook, t in totals(report).items():
         cpu = "?" if t["cpu_s"] is None else f"{t['cpu_s']:.1f}"
         print(f"  {notebook:48s} {t['cells']:5d} {cpu:>7s} {t['wall_s']:7.1f}")
     found = problems(report)
+    if require:
+        lectures = sorted(f"{LECTURE_PREFIX}{p.name}" for p in (ROOT / LECTURE_PREFIX).glob("*.ipynb"))
+        found += [f"{n}: no run times recorded (did its run fail?)" for n in lectures if n not in report["notebooks"]]
     if not single_threaded(report):
         print(f"notebook budget: not enforced with threads {report['threads']} (spinning threads count as CPU time)")
         return 0

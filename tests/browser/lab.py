@@ -44,11 +44,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# An IPython startup file for the Lab's kernels: it records each cell's kernel CPU seconds (user +
+# system, of the kernel and its waited-for children: what tests/conftest.py measures under nbval) and
+# wall seconds, for the notebook runtime budget. One JSON file per kernel, rewritten after every cell.
+# Everything lives inside one function that deletes itself: the notebook's namespace stays untouched.
+CELL_TIMES_STARTUP = """
+def _course_cell_times():
+    import json, os, time
+
+    folder, notebook = os.environ.get("COURSE_CELL_TIMES_DIR"), os.environ.get("JPY_SESSION_NAME")
+    shell = get_ipython()
+    if not (folder and notebook and shell):
+        return
+    target = os.path.join(folder, f"kernel-{os.getpid()}.json")
+    record, start = {"notebook": notebook, "cells": []}, {}
+
+    def cpu():
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def pre(info):
+        start.update(cpu=cpu(), wall=time.perf_counter(), source=info.raw_cell)
+
+    def post(result):
+        if "cpu" not in start:
+            return
+        wall, used = time.perf_counter() - start.pop("wall"), cpu() - start.pop("cpu")
+        cell = {"source": start.pop("source"), "wall_s": round(wall, 3), "kernel_cpu_s": round(used, 3)}
+        record["cells"].append(cell)
+        with open(target + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(record, f)
+        os.replace(target + ".tmp", target)
+
+    shell.events.register("pre_run_cell", pre)
+    shell.events.register("post_run_cell", post)
+
+
+_course_cell_times()
+del _course_cell_times
+"""
+
+
 class Lab:
-    """A JupyterLab server on 127.0.0.1 with a random token, serving ``root``, with its own HOME."""
+    """A JupyterLab server on 127.0.0.1 with a random token, serving ``root``, with its own HOME.
+
+    Its kernels record their cells' CPU times into ``self.cell_times`` (see :data:`CELL_TIMES_STARTUP`).
+    """
 
     def __init__(self, root: Path, home: Path):
         self.root, self.home = root, home
+        self.cell_times = home / "cell-times"
+        self.cell_times.mkdir(parents=True, exist_ok=True)
+        startup = home / "ipython" / "profile_default" / "startup" / "00-course-cell-times.py"
+        startup.parent.mkdir(parents=True, exist_ok=True)
+        startup.write_text(CELL_TIMES_STARTUP, encoding="utf-8")
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         settings = home / "lab-settings"
@@ -59,7 +108,8 @@ class Lab:
         env.pop("MPLBACKEND", None)  # kernels must show figures inline
         env.update(HOME=str(home), IPYTHONDIR=str(home / "ipython"), MPLCONFIGDIR=str(home / "mpl"),
                    JUPYTER_CONFIG_DIR=str(home / "jcfg"), JUPYTER_RUNTIME_DIR=str(home / "jrun"),
-                   JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"))  # fmt: skip
+                   JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
+                   COURSE_CELL_TIMES_DIR=str(self.cell_times))  # fmt: skip
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={self.port}",
             f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
@@ -177,6 +227,7 @@ class Report:
     live_plots: int = 0
     roundtrips_ms: list = field(default_factory=list)  # every timed change: key presses, dropdowns, buttons
     roundtrips: dict = field(default_factory=dict)  # "plot i: slider 1" -> its round trips (ms)
+    outputs: list = field(default_factory=list)  # per code cell, its outputs after Run All (nbformat JSON)
 
 
 def _panel(page):
@@ -283,6 +334,7 @@ def check_notebook(
     open_lab(page, base_url, token)
     page.evaluate(OPEN, path)
     result = page.evaluate(RUN_ALL)
+    report.outputs = [cell["outputs"] for cell in result["cells"]]
     model_images = 0
     for cell in result["cells"]:
         if cell["count"] is None:

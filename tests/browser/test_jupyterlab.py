@@ -5,6 +5,12 @@ figure an image, every widget a real control, and sliders (keyboard and mouse) t
 figure. Screenshots and widget round-trip times (per control: every slider, dropdown and the first
 toggle buttons of each interactive figure) go to artifacts/browser/; benchmarks/run.py --browser
 reports the same medians.
+
+This run is also the lectures' strict nbval check in `make test` (run once, checked twice): the
+outputs JupyterLab shows are compared with the committed ones by nbval's own comparison
+(tests/nbval_replay.py), and each cell's kernel CPU time is recorded for the runtime budget
+(COURSE_BROWSER_NOTEBOOK_TIMES, default artifacts/browser/notebook_times.json, read by
+tools/notebook_budget.py like the nbval pass's file).
 """
 
 import json
@@ -13,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbval_replay import compare
 
 from .lab import CHROMIUM, Lab, answer_exercise, browser_context, check_notebook, copy_course, summarize
 
@@ -21,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 LECTURES = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 ROUNDTRIPS = {}
+CELL_TIMES = {}  # "notebooks/NN.ipynb" -> per code cell {"cell", "wall_s", "kernel_cpu_s"}, as tests/conftest.py
+TIMES_FILE = Path(os.environ.get("COURSE_BROWSER_NOTEBOOK_TIMES", ARTIFACTS / "notebook_times.json"))
 
 if not Path(CHROMIUM).exists():
     pytest.skip(
@@ -56,6 +65,30 @@ def lab(tmp_path_factory):
     server = Lab(root, tmp_path_factory.mktemp("home"))
     yield server
     server.close()
+    if CELL_TIMES:
+        TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
+        report = {"threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+                  "cpus": os.cpu_count(), "loadavg": list(os.getloadavg()), "run": "JupyterLab (browser pass)",
+                  "notebooks": CELL_TIMES}  # fmt: skip
+        TIMES_FILE.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+
+def _cell_times(lab, path: str, saved) -> list:
+    """Each code cell's times from the kernel's record (tests/browser/lab.py), labelled as nbval labels
+    cells ("Cell N", counting every code cell); a cell the kernel never ran (JupyterLab skips empty
+    ones) has None, which the budget reports unless the cell is empty."""
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in lab.cell_times.glob("kernel-*.json")]
+    # jupyter_server gives the kernel the notebook's path, absolute or relative to the server's root
+    wanted = {path, str(lab.root / path)}
+    ran = next((r["cells"] for r in records if r["notebook"] in wanted), [])
+    cells, i = [], 0
+    for number, cell in enumerate(c for c in saved.cells if c.cell_type == "code"):
+        entry = {"cell": f"Cell {number}", "wall_s": 0.0, "kernel_cpu_s": 0.0 if not cell.source.strip() else None}
+        if i < len(ran) and ran[i]["source"] == cell.source:
+            entry.update(wall_s=ran[i]["wall_s"], kernel_cpu_s=ran[i]["kernel_cpu_s"])
+            i += 1
+        cells.append(entry)
+    return cells
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +114,15 @@ def page(lab, tmp_path_factory):
 
 @pytest.mark.parametrize("name", LECTURES)
 def test_lecture_runs_in_jupyterlab(page, lab, name):
-    report = check_notebook(page, lab.url, lab.token, f"notebooks/{name}.ipynb", ARTIFACTS / f"{name}.png")
+    path = f"notebooks/{name}.ipynb"
+    report = check_notebook(page, lab.url, lab.token, path, ARTIFACTS / f"{name}.png")
     if report.roundtrips:
         ROUNDTRIPS[name] = report.roundtrips
+    saved = nbformat.read(ROOT / path, as_version=4)
+    CELL_TIMES[path] = _cell_times(lab, path, saved)
     assert report.problems == []
+    differences = compare(saved, report.outputs)  # strict nbval's check, on this run's outputs
+    assert differences == [], "\n".join(differences)
     assert report.images >= 1
     source = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
     if "live_plot(" in source:
