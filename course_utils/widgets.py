@@ -421,29 +421,45 @@ def lookup(compute, reach: int | None = 16, precompute=False, max_results=4096, 
     return Lookup(compute, controls, reach=reach, max_results=max_results, precompute=precompute)
 
 
+def _steps(control, n):
+    """Up to ``n`` values one position apart from the control's value, towards the side with room:
+    what a reader's arrow keys give (the browser tests press them)."""
+    values = positions(control)
+    k = None if values is None else _nearest(control, values, control.value)
+    if k is None or len(values) < 2:
+        return []
+    direction = 1 if k + n < len(values) or k < len(values) - 1 - k else -1
+    return [values[k + direction * j] for j in range(1, n + 1) if 0 <= k + direction * j < len(values)]
+
+
 def time_all_live_plots(n=10) -> list[dict]:
-    """Move every control of every LivePlot in this kernel through ``n`` values; report redraw times.
+    """Move every control of every LivePlot in this kernel and report redraw times, two ways: through
+    ``n`` values across its range (jumps: the worst case for the look-ups of :class:`Lookup` and for
+    cached backgrounds), and ``n`` moves of one position each (what the arrow keys or a slow drag do).
 
     Returns one dict per control: plot index, control name, median and worst seconds, and how many
-    of the redraws drew the whole figure. Controls are put back to their original values afterwards.
+    of the redraws drew the whole figure, for the jumps (``median_s``, ``max_s``, ``n``,
+    ``full_draws``) and for the one-position moves (``step_median_s``, ``step_max_s``, ``step_n``,
+    ``step_full_draws``; None without positions). Controls are put back to their original values.
     """
     report = []
     for i, live in enumerate(sorted(_LIVE, key=id)):
         for name, control in live.controls.items():
-            original, before, draws = control.value, len(live.timings), live.full_draws
-            for value in _sweep_values(control, n):
-                control.value = value
-            control.value = original
-            times = live.timings[before:]
-            if times:
-                report.append(
+            original, row = control.value, {"plot": i, "control": name}
+            for prefix, values in (("", _sweep_values(control, n)), ("step_", _steps(control, n))):
+                before, draws = len(live.timings), live.full_draws
+                for value in values:
+                    control.value = value
+                times = live.timings[before:]
+                control.value = original
+                row.update(
                     {
-                        "plot": i,
-                        "control": name,
-                        "median_s": float(np.median(times)),
-                        "max_s": float(np.max(times)),
-                        "n": len(times),
-                        "full_draws": live.full_draws - draws,
+                        f"{prefix}median_s": float(np.median(times)) if times else None,
+                        f"{prefix}max_s": float(np.max(times)) if times else None,
+                        f"{prefix}n": len(times),
+                        f"{prefix}full_draws": live.full_draws - draws,
                     }
                 )
+            if row["n"]:
+                report.append(row)
     return report

@@ -54,6 +54,11 @@ def test_time_all_live_plots_moves_every_control():
     assert all(r["n"] >= 5 and 0 < r["median_s"] <= r["max_s"] for r in report)
     assert live.values() == {"a": 1, "b": 0.1}  # put back afterwards
     assert {a for a, _ in calls} >= {0, 10}
+    step_a = next(r for r in report if r["control"] == "a")
+    assert step_a["step_n"] == 5 and 0 < step_a["step_median_s"] <= step_a["step_max_s"]
+    a_values = [a for a, _ in calls]
+    start = len(a_values) - a_values[::-1].index(2) - 1  # the last visit to 2: the one-position moves
+    assert a_values[start : start + 6] == [2, 3, 4, 5, 6, 1]  # one position at a time, then put back
 
 
 def _pixels(live):
