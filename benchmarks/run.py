@@ -274,13 +274,22 @@ def main(argv=None):
         paths = paths[:1]
     widget_times, notebook_seconds = widgets_in_notebooks(paths, 3 if smoke else 10)
     report["widgets"] = widget_times
-    print("Widget redraws in the kernel (recompute + render + PNG), per control")
+    print(
+        "Widget redraws in the kernel (recompute + render + PNG), per control: jumps across the range, and moves "
+        "of one position (the arrow keys)"
+    )
     for name, rows_ in widget_times.items():
         for r in rows_:
             flag = "" if r["median_s"] <= 0.1 else "  <-- over 100 ms"
+            step = (
+                f" | one position at a time: median {r['step_median_s'] * 1e3:6.1f} ms  full draws "
+                f"{r['step_full_draws']}/{r['step_n']}"
+                if r.get("step_n")
+                else ""
+            )
             print(
-                f"  {name:32s} {r['control']:14s} median {r['median_s'] * 1e3:6.1f} ms  "
-                f"worst {r['max_s'] * 1e3:6.1f} ms  full draws {r['full_draws']}/{r['n']}{flag}"
+                f"  {name:32s} {r['control']:14s} jumps: median {r['median_s'] * 1e3:6.1f} ms  "
+                f"worst {r['max_s'] * 1e3:6.1f} ms  full draws {r['full_draws']}/{r['n']}{step}{flag}"
             )
     if args.browser:
         with_widgets = [p for p in paths if "live_plot(" in p.read_text(encoding="utf-8")]

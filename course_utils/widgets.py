@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import struct
 import time
 import weakref
 import zlib
+from collections import OrderedDict
 
 import ipywidgets as widgets
 import numpy as np
@@ -280,45 +282,184 @@ def slider(description, value, min, max, step, fmt=None):  # noqa: A002 - ipywid
                style={"description_width": "initial"}, **kw)  # fmt: skip
 
 
+def positions(control) -> list | None:
+    """Every value a reader can give ``control`` with the mouse or the keyboard, in order: a slider's
+    steps, a menu's or a selection slider's options, ``[False, True]`` for a toggle. ``None`` for a
+    control without a fixed set of values (a text box, say)."""
+    options = getattr(control, "options", None)
+    if options:
+        return [o[1] if isinstance(o, tuple) else o for o in options]
+    if isinstance(control.value, bool):
+        return [False, True]
+    if isinstance(control, widgets.FloatLogSlider):
+        count = int(round((control.max - control.min) / control.step)) + 1
+        return [float(control.base ** (control.min + k * control.step)) for k in range(count)]
+    if isinstance(control, widgets.IntSlider):
+        return list(range(control.min, control.max + 1, control.step))
+    if isinstance(control, widgets.FloatSlider):
+        count = int(np.floor((control.max - control.min) / control.step + 1e-9)) + 1
+        return [float(control.min + k * control.step) for k in range(count)]
+    return None
+
+
+def _nearest(control, values, value):
+    """The index of the position of ``control`` nearest to ``value`` (``values = positions(control)``), or
+    None when ``value`` is none of them and the positions are not numbers on a scale."""
+    if isinstance(control, widgets.FloatLogSlider):
+        if not value > 0:
+            return None
+        k = (np.log(value) / np.log(control.base) - control.min) / control.step
+    elif isinstance(control, (widgets.FloatSlider, widgets.IntSlider)):
+        k = (value - control.min) / control.step
+    else:
+        return values.index(value) if value in values else None
+    return int(np.clip(round(k), 0, len(values) - 1))
+
+
+def _position(control, values, value):
+    """The index of ``value`` among ``values = positions(control)`` (up to rounding), or None."""
+    k = _nearest(control, values, value)
+    if k is not None and abs(values[k] - value) <= 1e-9 * max(abs(value), abs(values[k]), 1e-300):
+        return k
+    return None
+
+
 def _sweep_values(control, n):
-    """``n`` admissible values across a control's range (or its options)."""
+    """``n`` admissible values across a control's range (or its options): positions a reader can reach."""
     if hasattr(control, "options") and control.options:
         values = [o[1] if isinstance(o, tuple) else o for o in control.options]
         return (values * n)[:n]
-    if isinstance(control, widgets.FloatLogSlider):
-        exps = np.linspace(control.min, control.max, n)
-        return [float(control.base**e) for e in exps]
-    if hasattr(control, "min") and hasattr(control, "max"):
-        values = np.linspace(control.min, control.max, n)
-        return [int(round(v)) for v in values] if isinstance(control.value, int) else [float(v) for v in values]
+    values = positions(control)
+    if values is None:
+        return []
     if isinstance(control.value, bool):
         return [bool(i % 2) for i in range(1, n + 1)]
-    return []
+    return [values[int(round(i))] for i in np.linspace(0, len(values) - 1, n)]
+
+
+class Lookup:
+    """The results of an expensive computation per position of a live plot's controls, computed in
+    batches, so that moving a control is a look-up instead of a recomputation.
+
+    ``compute(**arrays)`` gets one array per control (the same length K: K settings side by side) and
+    returns K results, one per setting, computed in one batched call (an ``optimize`` with array
+    hyperparameters, say). ``lookup(**values)`` returns the result for the controls' current values.
+    A setting not seen before (a miss) computes, in that one call, every position within ``reach``
+    steps of it along each control with the other controls held (all of a control's positions when
+    ``reach`` is None): moving one control by up to ``reach`` steps, which is what a reader does with
+    the keyboard or a short drag, then finds its result. A batched call on small arrays costs little
+    more than a single run (the time goes to Python and NumPy's per-call overhead), so a miss costs
+    about what one recomputation did. ``precompute=True`` computes every combination of positions up
+    front (for a small grid). At most ``max_results`` results are kept (least recently used first out).
+    A value that is not one of a control's positions (set from code) is computed alone.
+    """
+
+    def __init__(self, compute, controls: dict, reach: int | None = 16, max_results=4096, precompute=False):
+        if not controls:
+            raise ValueError("Lookup needs at least one control")
+        self.compute, self.controls, self.reach, self.max_results = compute, dict(controls), reach, max_results
+        self._positions = {name: positions(control) for name, control in self.controls.items()}
+        self._results: OrderedDict = OrderedDict()  # key (a position index or ("value", v) per control) -> result
+        self.misses = self.computed = 0  # look-ups that had to compute; results computed in all
+        if precompute:
+            grids = [range(len(v)) if v is not None else [None] for v in self._positions.values()]
+            keys = [k for k in itertools.product(*grids) if None not in k]
+            self._compute_many(keys)
+
+    def _key(self, name, value):
+        values = self._positions[name]
+        k = None if values is None else _position(self.controls[name], values, value)
+        return ("value", value) if k is None else k
+
+    def _value(self, name, key):
+        return key[1] if isinstance(key, tuple) else self._positions[name][key]
+
+    def _compute_many(self, keys):
+        names = list(self.controls)
+        arrays = {n: np.array([self._value(n, key[i]) for key in keys]) for i, n in enumerate(names)}
+        results = list(self.compute(**arrays))
+        if len(results) != len(keys):
+            raise ValueError(f"compute returned {len(results)} results for {len(keys)} settings")
+        self.computed += len(keys)
+        for key, result in zip(keys, results, strict=True):
+            self._results[key] = result
+        while len(self._results) > self.max_results:
+            self._results.popitem(last=False)
+
+    def __call__(self, **values):
+        names = list(self.controls)
+        if set(values) != set(names):
+            raise TypeError(f"Lookup takes the values of {names}, got {sorted(values)}")
+        key = tuple(self._key(n, values[n]) for n in names)
+        if key in self._results:
+            self._results.move_to_end(key)
+            return self._results[key]
+        self.misses += 1
+        cross = {}  # the neighbours of this setting along each control
+        for i, n in enumerate(names):
+            if self._positions[n] is None:
+                continue
+            # a value between positions (a slider's start value, say): the reader moves onto the positions
+            at = key[i] if not isinstance(key[i], tuple) else _nearest(self.controls[n], self._positions[n], values[n])
+            if at is None:
+                continue
+            count = len(self._positions[n])
+            reach = count if self.reach is None else self.reach
+            lo, hi = max(0, at - reach), min(count - 1, at + reach)
+            for k in range(lo, hi + 1):
+                other = key[:i] + (k,) + key[i + 1 :]
+                if other not in self._results:
+                    cross[other] = None
+        neighbours = [k for k in cross if k != key][: self.max_results - 1]
+        self._compute_many([*neighbours, key])  # this setting last: the first kept when results are dropped
+        return self._results[key]
+
+
+def lookup(compute, reach: int | None = 16, precompute=False, max_results=4096, **controls) -> Lookup:
+    """``lookup(compute, lr=lr_slider, beta1=beta1_slider)``: see :class:`Lookup`. Pass the same controls
+    to :func:`live_plot`, and call the lookup in ``update`` (``run = runs(lr=lr, beta1=beta1)``)."""
+    return Lookup(compute, controls, reach=reach, max_results=max_results, precompute=precompute)
+
+
+def _steps(control, n):
+    """Up to ``n`` values one position apart from the control's value, towards the side with room:
+    what a reader's arrow keys give (the browser tests press them)."""
+    values = positions(control)
+    k = None if values is None else _nearest(control, values, control.value)
+    if k is None or len(values) < 2:
+        return []
+    direction = 1 if k + n < len(values) or k < len(values) - 1 - k else -1
+    return [values[k + direction * j] for j in range(1, n + 1) if 0 <= k + direction * j < len(values)]
 
 
 def time_all_live_plots(n=10) -> list[dict]:
-    """Move every control of every LivePlot in this kernel through ``n`` values; report redraw times.
+    """Move every control of every LivePlot in this kernel and report redraw times, two ways: through
+    ``n`` values across its range (jumps: the worst case for the look-ups of :class:`Lookup` and for
+    cached backgrounds), and ``n`` moves of one position each (what the arrow keys or a slow drag do).
 
     Returns one dict per control: plot index, control name, median and worst seconds, and how many
-    of the redraws drew the whole figure. Controls are put back to their original values afterwards.
+    of the redraws drew the whole figure, for the jumps (``median_s``, ``max_s``, ``n``,
+    ``full_draws``) and for the one-position moves (``step_median_s``, ``step_max_s``, ``step_n``,
+    ``step_full_draws``; None without positions). Controls are put back to their original values.
     """
     report = []
     for i, live in enumerate(sorted(_LIVE, key=id)):
         for name, control in live.controls.items():
-            original, before, draws = control.value, len(live.timings), live.full_draws
-            for value in _sweep_values(control, n):
-                control.value = value
-            control.value = original
-            times = live.timings[before:]
-            if times:
-                report.append(
+            original, row = control.value, {"plot": i, "control": name}
+            for prefix, values in (("", _sweep_values(control, n)), ("step_", _steps(control, n))):
+                before, draws = len(live.timings), live.full_draws
+                for value in values:
+                    control.value = value
+                times = live.timings[before:]
+                control.value = original
+                row.update(
                     {
-                        "plot": i,
-                        "control": name,
-                        "median_s": float(np.median(times)),
-                        "max_s": float(np.max(times)),
-                        "n": len(times),
-                        "full_draws": live.full_draws - draws,
+                        f"{prefix}median_s": float(np.median(times)) if times else None,
+                        f"{prefix}max_s": float(np.max(times)) if times else None,
+                        f"{prefix}n": len(times),
+                        f"{prefix}full_draws": live.full_draws - draws,
                     }
                 )
+            if row["n"]:
+                report.append(row)
     return report

@@ -54,6 +54,11 @@ def test_time_all_live_plots_moves_every_control():
     assert all(r["n"] >= 5 and 0 < r["median_s"] <= r["max_s"] for r in report)
     assert live.values() == {"a": 1, "b": 0.1}  # put back afterwards
     assert {a for a, _ in calls} >= {0, 10}
+    step_a = next(r for r in report if r["control"] == "a")
+    assert step_a["step_n"] == 5 and 0 < step_a["step_median_s"] <= step_a["step_max_s"]
+    a_values = [a for a, _ in calls]
+    start = len(a_values) - a_values[::-1].index(2) - 1  # the last visit to 2: the one-position moves
+    assert a_values[start : start + 6] == [2, 3, 4, 5, 6, 1]  # one position at a time, then put back
 
 
 def _pixels(live):
@@ -274,3 +279,66 @@ def test_prerender_draws_the_backgrounds_of_every_option_up_front():
     assert live.full_draws == draws
     with pytest.raises(ValueError, match="prerender names controls that do not exist"):
         _switcher(blit=True, prerender=["problme"])
+
+
+def test_positions_are_the_values_a_reader_can_reach():
+    assert widgets.positions(widgets.slider("n", 3, 1, 10, 3)) == [1, 4, 7, 10]
+    assert widgets.positions(widgets.slider("mu", 0.9, 0.0, 0.98, 0.02))[-1] == pytest.approx(0.98)
+    assert len(widgets.positions(widgets.slider("mu", 0.9, 0.0, 0.98, 0.02))) == 50
+    logs = widgets.positions(widgets.log_slider("lr", 0.05, -3, 0))
+    assert len(logs) == 31 and logs[0] == pytest.approx(1e-3) and logs[-1] == pytest.approx(1.0)
+    assert widgets.positions(ipywidgets.SelectionSlider(options=[0.9, 0.99], value=0.9)) == [0.9, 0.99]
+    assert widgets.positions(ipywidgets.ToggleButtons(options=[("a", 0), ("b", 1)])) == [0, 1]
+    assert widgets.positions(ipywidgets.ToggleButton(value=True)) == [False, True]
+    assert widgets.positions(ipywidgets.Text("x")) is None
+
+
+def _lookup_setup(**kw):
+    calls = []
+
+    def compute(a, b):  # K settings side by side, one result each
+        calls.append((a.copy(), b.copy()))
+        return [np.array([x, y, x * y]) for x, y in zip(a, b, strict=True)]
+
+    controls = {"a": widgets.slider("a", 0.5, 0.0, 1.0, 0.1), "b": widgets.log_slider("b", 0.05, -3, 0)}
+    return widgets.lookup(compute, **kw, **controls), controls, calls
+
+
+def test_lookup_computes_the_neighbours_of_a_miss_in_one_call_and_then_looks_them_up():
+    runs, controls, calls = _lookup_setup(reach=3)
+    first = runs(a=0.5, b=0.05)  # 0.05 lies between two positions of the log slider (1e-1.3 and 1e-1.2)
+    assert len(calls) == 1 and runs.misses == 1
+    np.testing.assert_array_equal(first, [0.5, 0.05, 0.025])  # computed at the value itself
+    a_values, b_values = calls[0]
+    assert len(a_values) == 1 + 6 + 7  # itself, a within 3 steps (6 others), b's 7 positions nearest to 0.05
+    for steps in (-3, -1, 2, 3):  # one control moved within reach: looked up, not computed
+        a = widgets.positions(controls["a"])[5 + steps]
+        np.testing.assert_allclose(runs(a=a, b=0.05), [a, 0.05, a * 0.05])
+    b = 10**-1.2  # the log slider moved onto its positions
+    np.testing.assert_allclose(runs(a=0.5, b=b), [0.5, b, 0.5 * b])
+    np.testing.assert_allclose(runs(a=0.5, b=10**-1.5), [0.5, 10**-1.5, 0.5 * 10**-1.5])
+    assert len(calls) == 1
+    runs(a=0.5 + 0.1 * 4, b=0.05)  # 4 steps away: a miss, computed with its own neighbours
+    assert len(calls) == 2 and runs.misses == 2
+    assert runs.computed == sum(len(a) for a, _ in calls)
+
+
+def test_lookup_results_equal_a_direct_computation_and_the_cache_is_bounded():
+    runs, controls, calls = _lookup_setup(reach=None, max_results=40)
+    for a in widgets.positions(controls["a"]):
+        for b in widgets.positions(controls["b"])[::7]:
+            np.testing.assert_allclose(runs(a=a, b=b), [a, b, a * b], rtol=1e-12)
+    assert len(runs._results) <= 40
+    with pytest.raises(TypeError, match="takes the values"):
+        runs(a=0.5)
+    grid, _, grid_calls = _lookup_setup(precompute=True)
+    assert len(grid_calls) == 1 and len(grid_calls[0][0]) == 11 * 31  # every combination, in one call
+    grid(a=0.3, b=1e-2)
+    assert len(grid_calls) == 1 and grid.misses == 0
+
+
+def test_sweeps_visit_positions_a_reader_can_reach():
+    control = widgets.log_slider("lr", 0.05, -3, 0)
+    swept = widgets._sweep_values(control, 10)
+    assert len(swept) == 10 and all(v in widgets.positions(control) for v in swept)
+    assert swept[0] == pytest.approx(1e-3) and swept[-1] == pytest.approx(1.0)
