@@ -88,8 +88,15 @@ def test_notebook_structure_and_committed_outputs(name):
         assert last.startswith("## Submit")
         for q in ASSIGNMENTS[name]:
             question = QUESTIONS[q]
-            if question.kind == "written":
+            if question.graded_by == "written":
                 assert any(f"<!-- answer: {q} -->" in c.source for c in nb.cells if c.cell_type == "markdown"), q
+                continue
+            if question.graded_by == "prediction":
+                cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(f'commit("{q}",')]
+                assert len(cells) == 1, q
+                out = "".join(o.get("text", "") for o in cells[0].outputs)
+                said = f"Prediction committed for {q}:" if folder == "solutions" else "Fix the prediction cell"
+                assert said in out, (folder, q, out)
                 continue
             cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(f'check("{q}",')]
             assert len(cells) == 1, q
