@@ -6,6 +6,7 @@ test that fails if the check is removed.
 """
 
 import dataclasses
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -63,6 +64,14 @@ def test_a_prediction_that_was_not_committed_before_the_experiment_is_refused(tm
     assert not found.ok and problem in " ".join(found.problems), found.problems
 
 
+def test_the_experiment_may_run_under_if_commit(tmp_path):
+    guarded = 'if commit("guess", GUESS):\n    print(1 + 1)'
+    assert committed(_notebook(tmp_path, experiment=guarded), NUMBER).ok
+    inside_a_loop = 'for _ in range(1):\n    commit("guess", GUESS)'
+    found = committed(_notebook(tmp_path, experiment=inside_a_loop), NUMBER)
+    assert "no experiment cell calls commit" in found.problems[0]
+
+
 def test_missing_execution_counts_are_not_held_against_the_student(tmp_path):
     assert committed(_notebook(tmp_path, counts=(None, None)), NUMBER).ok
 
@@ -76,10 +85,49 @@ def test_a_choice_must_be_one_of_the_choices(tmp_path):
 
 def test_commit_prints_a_receipt_only_for_a_well_formed_prediction(capsys, monkeypatch):
     monkeypatch.setitem(QUESTIONS, "guess", NUMBER)
-    commit("guess", 0.25)
-    commit("guess", float("nan"))
-    commit("no_such_question", 1)
+    assert commit("guess", 0.25) is True
+    assert commit("guess", float("nan")) is False
+    assert commit("no_such_question", 1) is False
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Prediction committed for guess: 0.25"
     assert out[1].startswith("guess: the prediction must be a finite number") and "GUESS = ..." in out[1]
     assert out[2].startswith("There is no prediction question 'no_such_question'")
+
+
+# --- the registered predict questions, graded as the batch grader grades them ----------------------------
+
+PREDICT_QUESTIONS = [n for n, q in QUESTIONS.items() if q.kind == "predict"]
+
+
+@pytest.mark.parametrize("name", PREDICT_QUESTIONS)
+def test_the_solution_prediction_scores_and_the_student_release_does_not(name):
+    from course_utils.instructor import grader
+
+    q = QUESTIONS[name]
+    root = Path(__file__).resolve().parents[1]
+    solution = grader.grade_prediction(q, read_submission(root / "solutions" / f"{q.assignment}.ipynb"))
+    assert solution.status == "ok" and solution.points == q.points, solution
+    exercise = grader.grade_prediction(q, read_submission(root / "exercises" / f"{q.assignment}.ipynb"))
+    assert exercise.status == "not-committed" and exercise.points == 0, exercise
+
+
+def _candidates(q):
+    return list(q.choices) or [v / 4 for v in range(0, 4 * 2000)] + [10.0**k for k in range(-12, 13)]
+
+
+@pytest.mark.parametrize("name", PREDICT_QUESTIONS)
+def test_each_misconception_of_a_prediction_is_named_and_never_accepted(name, tmp_path):
+    from course_utils.instructor import grader, hidden
+
+    q, g = QUESTIONS[name], hidden.GRADINGS[name]
+    assert any(g.accept(v) for v in _candidates(q)), "no answer is accepted"
+    assert len(q.mistakes) >= 3, "the quality bar: at least three named misconceptions"
+    for vid, matches in hidden.MISCONCEPTIONS[name].items():
+        hits = [v for v in _candidates(q) if matches(v)]
+        assert hits and not any(g.accept(v) for v in hits), vid
+        value = hits[len(hits) // 2]
+        receipt = RECEIPT.format(name=name, value=value) + "\n"
+        source = f"{q.variable} = {value!r}"
+        sub = _notebook(tmp_path, prediction=source, experiment=f'commit("{name}", {q.variable})', printed=receipt)
+        entry = grader.grade_prediction(q, sub)
+        assert entry.points == 0 and entry.diagnosis == q.mistakes[vid], (vid, entry)

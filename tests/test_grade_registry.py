@@ -225,7 +225,8 @@ def test_the_derived_views_come_from_the_records():
     assert hidden.REFERENCES["gd_step"] is GD_GRADING.reference
     assert hidden.VARIANTS["gd_step"] == GD_GRADING.mistakes
     assert hidden.public_cases("gd_step")[0]["label"] == "a vector"
-    assert set(hidden.VARIANTS) == {n for n, g in hidden.GRADINGS.items() if g.mistakes}
+    assert set(hidden.VARIANTS) == {n for n, g in hidden.GRADINGS.items() if g.mistakes and g.accept is None}
+    assert set(hidden.MISCONCEPTIONS) == {n for n, g in hidden.GRADINGS.items() if g.accept is not None}
 
 
 def test_a_predict_grading_has_accept_and_nothing_to_run(monkeypatch):

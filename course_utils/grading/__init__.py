@@ -5,7 +5,7 @@ In a notebook::
     from course_utils.grading import check, hint
     check("adam_step", adam_step)   # public checks, with the likely mistake named
     hint("adam_step")               # hint level 1; call again for levels 2 and 3
-    commit("ema_half_life", PREDICTED_HALF_LIFE)  # predict questions: first line of the experiment cell
+    if commit("ema_half_life", PREDICTED_HALF_LIFE):  # predict questions: the experiment runs once committed
     validate()                      # before submitting: what the grader reads from the saved notebook
 
 The instructor's tools (building releases, hidden checks, the batch grader) live in

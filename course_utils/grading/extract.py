@@ -144,8 +144,8 @@ def _commits(py: str, cell_index: int, cell, into: dict) -> None:
         tree = ast.parse(py)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return
-    for node in tree.body:
-        call = node.value if isinstance(node, ast.Expr) else None
+    for node in tree.body:  # `commit(...)` on its own line, or `if commit(...):` guarding the experiment
+        call = node.value if isinstance(node, ast.Expr) else node.test if isinstance(node, ast.If) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "commit"):
             continue
         if len(call.args) != 2 or call.keywords:

@@ -4,12 +4,13 @@ In the notebook, a predict question has two cells::
 
     PREDICTED_HALF_LIFE = 7          # cell 1: only the prediction, a literal (a number, or one of the choices)
 
-    commit("ema_half_life", PREDICTED_HALF_LIFE)   # cell 2, first line: the experiment reads the prediction
-    ...                                             # then runs and prints what really happens
+    if commit("ema_half_life", PREDICTED_HALF_LIFE):   # cell 2: the experiment reads the prediction
+        ...                                             # and runs only once it is committed
 
-``commit`` checks the value's form and prints a receipt, ``Prediction committed for NAME: VALUE``,
-into the experiment cell's saved output. The grader never runs any of this: it reads the saved
-notebook (:func:`committed`) and accepts the prediction only when
+``commit`` checks the value's form, prints a receipt, ``Prediction committed for NAME: VALUE``, into
+the experiment cell's saved output, and returns True (False, with the reason, for a malformed one: so
+the student release, whose prediction is ``None``, does not show the experiment's result). The grader
+never runs any of this: it reads the saved notebook (:func:`committed`) and accepts the prediction only when
 
 1. the experiment cell calls ``commit`` with the question's variable itself (not a copied literal);
 2. the variable is set exactly once, by a literal in a code cell *above* the experiment, and nowhere later;
@@ -48,21 +49,27 @@ def _form_problem(q, value) -> str | None:
     return None
 
 
-def commit(name: str, value) -> None:
-    """Record a prediction before the experiment runs: call it on the first line of the experiment cell.
+def commit(name: str, value) -> bool:
+    """Record a prediction before the experiment runs: the experiment cell starts ``if commit(...):``.
 
-    It says nothing about whether the prediction is right: the batch grader decides that, after you submit.
+    Returns True (and prints the receipt) for a well-formed prediction, so that the experiment runs only
+    once one is committed. It says nothing about whether the prediction is right: the batch grader
+    decides that, after you submit.
     """
     q = QUESTIONS.get(name)
     if q is None or q.kind != "predict":
         known = ", ".join(sorted(n for n, p in QUESTIONS.items() if p.kind == "predict"))
         print(f"There is no prediction question {name!r}. Prediction questions: {known}.")
-        return
+        return False
     problem = _form_problem(q, value)
     if problem:
-        print(f"{name}: {problem}. Fix the prediction cell ({q.variable} = ...), run it, then run this cell again.")
-        return
+        print(
+            f"{name}: {problem}. Fix the prediction cell ({q.variable} = ...), run it, then run this cell again: "
+            "the experiment runs once a prediction is committed."
+        )
+        return False
     print(RECEIPT.format(name=name, value=value))
+    return True
 
 
 @dataclass

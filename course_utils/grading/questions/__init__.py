@@ -27,6 +27,7 @@ ASSIGNMENT_MODULES = (
     "ex03_minibatch_sgd",
     "ex04_momentum",
     "ex05_adagrad_rmsprop",
+    "ex06_rmsprop",
     "ex07_ema_bias_correction",
     "ex08_adam",
     "ex09_tuning",
