@@ -32,6 +32,7 @@ ASSIGNMENT_MODULES = (
     "ex08_adam",
     "ex09_tuning",
     "ex10_amsgrad_adamw",
+    "ex11_beyond_adamw",
 )
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGNMENT_MODULES)
 
