@@ -112,7 +112,8 @@ def test_the_solution_prediction_scores_and_the_student_release_does_not(name):
 
 
 def _candidates(q):
-    return list(q.choices) or [v / 4 for v in range(0, 4 * 2000)] + [10.0**k for k in range(-12, 13)]
+    fine = [k / 1000 for k in range(-1000, 2001)]
+    return list(q.choices) or fine + [v / 4 for v in range(0, 4 * 2000)] + [10.0**k for k in range(-12, 13)]
 
 
 @pytest.mark.parametrize("name", PREDICT_QUESTIONS)

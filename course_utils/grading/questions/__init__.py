@@ -33,6 +33,7 @@ ASSIGNMENT_MODULES = (
     "ex09_tuning",
     "ex10_amsgrad_adamw",
     "ex11_beyond_adamw",
+    "ex12_adam_pytorch",
 )
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGNMENT_MODULES)
 
