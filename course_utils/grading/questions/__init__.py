@@ -23,6 +23,7 @@ from .record import GRADED_BY, HONEST, KINDS, LEVELS, MUTATES, NOT_CARRIED, Ques
 # The assignments, in course order: a new assignment is a new module of that name, listed here.
 # The instructor's private half has one module of the same name per entry.
 ASSIGNMENT_MODULES = (
+    "ex01_start_here",
     "ex02_gradient_descent",
     "ex03_minibatch_sgd",
     "ex04_momentum",
