@@ -35,6 +35,7 @@ ASSIGNMENT_MODULES = (
     "ex10_amsgrad_adamw",
     "ex11_beyond_adamw",
     "ex12_adam_pytorch",
+    "ex13_adam_at_scale",
 )
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGNMENT_MODULES)
 
