@@ -23,7 +23,7 @@ def _cells(path):
 
 
 def test_every_assignment_has_a_source():
-    assert NAMES == sorted(ASSIGNMENTS) and len(NAMES) == 13
+    assert NAMES == sorted(ASSIGNMENTS) and len(NAMES) == 14
     lectures = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     assert {name[2:4] for name in NAMES} <= lectures  # exNN goes with lecture NN
 

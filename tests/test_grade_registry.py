@@ -243,3 +243,20 @@ def test_a_predict_grading_has_accept_and_nothing_to_run(monkeypatch):
         dataclasses.replace(GD_GRADING, accept=accept)
     with pytest.raises(ValueError, match=r"wrong variants \['halved'\] have no message"):
         record.Grading("guess", accept=accept, mistakes={"halved": lambda value: value < 0.1})
+
+
+def test_a_design_target_is_checked_and_used():
+    capstone = questions.QUESTIONS["capstone_config"]
+    target = dict(capstone.target)
+    dataclasses.replace(capstone)  # accepted
+    with pytest.raises(ValueError, match="only a design question has a target"):
+        dataclasses.replace(GD, target=target)
+    with pytest.raises(ValueError, match="only a design question has a target"):
+        dataclasses.replace(capstone, target={**target, "epochs": 3})
+    with pytest.raises(ValueError, match="positive numbers"):
+        dataclasses.replace(capstone, target={**target, "threshold": 0})
+    from course_utils.grading import tuning
+
+    assert tuning.target_of("capstone_config") == target != tuning.target_of(None) == questions.TUNING
+    with pytest.raises(tuning.ConfigError, match="no design question"):
+        tuning.target_of("gd_step")

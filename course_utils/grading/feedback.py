@@ -169,6 +169,7 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
     from .tuning import ConfigError, evaluate_config
 
     result = CheckResult(q.name, q.title, "failed")
+    target = q.target or TUNING
     res = drivers.run_config(answer)
     if res["not_implemented"]:
         result.status = "not-implemented"
@@ -178,7 +179,7 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
         return result
     try:
         with _time_limit(time_limit):
-            loss = evaluate_config(res["config"], seed=0)
+            loss = evaluate_config(res["config"], seed=0, target=target)
     except ConfigError as exc:
         result.lines.append((False, "valid configuration", str(exc)))
         return result
@@ -187,8 +188,8 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
         return result
     result.lines.append((True, "valid configuration", "ok"))
     shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
-    ok = loss < TUNING["threshold"]
-    label = f"seed 0: validation loss after {TUNING['steps']} steps = {shown} (must be below {TUNING['threshold']})"
+    ok = loss < target["threshold"]
+    label = f"seed 0: validation loss after {target['steps']} steps = {shown} (must be below {target['threshold']})"
     result.lines.append((ok, label, "above the threshold" if not ok else "ok"))
     result.status = "passed" if ok else "failed"
     return result

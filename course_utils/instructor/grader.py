@@ -473,6 +473,7 @@ def _grade_config(q, qplan, code, box) -> QuestionResult:
     from course_utils.grading.tuning import ConfigError, evaluate_config
 
     outcome = run_question(box, code, q.name, None, mode="config")
+    target = q.target or TUNING
     runs = qplan["runs"]
     labels = [r["label"] for r in runs]
     if outcome.status != "ok":
@@ -489,14 +490,14 @@ def _grade_config(q, qplan, code, box) -> QuestionResult:
         passed = 0
         for run in runs:
             try:
-                loss = evaluate_config(entry.config, seed=run["seed"])  # trusted code on validated data
+                loss = evaluate_config(entry.config, seed=run["seed"], target=target)  # trusted code, validated data
             except ConfigError as exc:
                 entry = _failed(q, labels, "invalid-config", str(exc))
                 break
-            ok = loss < TUNING["threshold"]
+            ok = loss < target["threshold"]
             passed += ok
             shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
-            message = f"validation loss {shown} ({'below' if ok else 'not below'} {TUNING['threshold']})"
+            message = f"validation loss {shown} ({'below' if ok else 'not below'} {target['threshold']})"
             entry.cases.append(CaseResult(run["label"], bool(ok), message))
         else:
             entry.points = round(q.points * passed / len(runs), 2)

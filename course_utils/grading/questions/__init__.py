@@ -36,6 +36,7 @@ ASSIGNMENT_MODULES = (
     "ex11_beyond_adamw",
     "ex12_adam_pytorch",
     "ex13_adam_at_scale",
+    "ex14_capstone",
 )
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGNMENT_MODULES)
 

@@ -60,6 +60,9 @@ class Question:
     tolerance: str = ""  # derive questions: why rtol is what it is (the arithmetic behind it)
     variable: str | None = None  # predict questions: the top-level name that holds the committed prediction
     choices: tuple = ()  # predict questions: the allowed answers of a choice (empty: the prediction is a number)
+    target: dict | None = (
+        None  # design questions: {"hidden", "steps", "threshold", "max_batch_size"}; None: ex09's TUNING
+    )
 
     @property
     def graded_by(self) -> str:
@@ -101,6 +104,12 @@ class Question:
             return
         if self.variable is not None or self.choices:
             raise ValueError(f"{where}: only a predict question has a variable or choices")
+        if self.target is not None:
+            keys = {"hidden", "steps", "threshold", "max_batch_size"}
+            if self.kind != "design" or not isinstance(self.target, dict) or set(self.target) != keys:
+                raise ValueError(f"{where}: only a design question has a target, a dict with the keys {sorted(keys)}")
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in self.target.values()):
+                raise ValueError(f"{where}: a design target's values must be positive numbers")
         if self.kind == "derive" and not (isinstance(self.tolerance, str) and self.tolerance.strip()):
             raise ValueError(f"{where}: a derive question says why its tolerance rtol={self.rtol:g} is right")
         if not self.function or not self.function.isidentifier():
