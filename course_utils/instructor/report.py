@@ -53,6 +53,11 @@ def _notices(record) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _checks_word(q) -> str:
+    """What a question's cases are called in feedback: a prediction is read, not run on hidden cases."""
+    return "checks of the committed prediction" if q.graded_by == "prediction" else "hidden checks"
+
+
 def reason(entry: dict, function: str) -> str:
     """Why a question lost points, in words a student can act on ("" when it got full marks)."""
     if entry.get("points", 0) >= entry.get("max_points", 0) and entry.get("cases"):
@@ -177,7 +182,7 @@ def feedback_markdown(record: dict, assignment: str) -> str:
             continue
         n_ok = sum(c["passed"] for c in e["cases"])
         lines += ["", f"## {q.name}: {q.title} ({e['points']:g} / {e['max_points']:g})", ""]
-        lines.append(f"{n_ok} of {len(e['cases'])} hidden checks passed.")
+        lines.append(f"{n_ok} of {len(e['cases'])} {_checks_word(q)} passed.")
         if e["reason"]:
             lines += ["", f"**Why {'no' if e['points'] == 0 else 'not all'} points:** {md_text(e['reason'])}", ""]
         for c in e["cases"]:
@@ -228,7 +233,7 @@ def feedback_html(record: dict, assignment: str) -> str:
             continue
         n_ok = sum(c["passed"] for c in e["cases"])
         parts.append(f"<h2>{e_(q.name)}: {e_(q.title)} ({e['points']:g} / {e['max_points']:g})</h2>")
-        parts.append(f"<p>{n_ok} of {len(e['cases'])} hidden checks passed.</p>")
+        parts.append(f"<p>{n_ok} of {len(e['cases'])} {_checks_word(q)} passed.</p>")
         if e["reason"]:
             parts.append(f'<p class="reason"><strong>Why:</strong> {e_(e["reason"])}</p>')
         items = []
