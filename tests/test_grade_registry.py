@@ -90,7 +90,7 @@ def test_kinds_and_levels_are_closed_sets():
     assert questions.LEVELS == ("core", "stretch")
     assert set(questions.GRADED_BY) == set(questions.KINDS)
     assert set(questions.GRADED_BY.values()) == {"function", "config", "prediction", "written"}
-    assert {q.kind for q in questions.QUESTIONS.values()} <= set(questions.KINDS)
+    assert {q.kind for q in questions.QUESTIONS.values()} == set(questions.KINDS)  # every kind is in use
     assert dataclasses.replace(GD, level="stretch").level == "stretch"
     assert dataclasses.replace(GD, kind="bug").graded_by == "function"
 
@@ -260,3 +260,19 @@ def test_a_design_target_is_checked_and_used():
     assert tuning.target_of("capstone_config") == target != tuning.target_of(None) == questions.TUNING
     with pytest.raises(tuning.ConfigError, match="no design question"):
         tuning.target_of("gd_step")
+
+
+NEW_ASSIGNMENTS = ("ex01_start_here", "ex06_rmsprop", "ex11_beyond_adamw", "ex12_adam_pytorch", "ex13_adam_at_scale",
+                   "ex14_capstone")  # fmt: skip
+
+
+@pytest.mark.parametrize("assignment", NEW_ASSIGNMENTS)
+def test_the_new_assignments_meet_the_quality_bar(assignment):
+    qs = questions.questions_of(assignment)
+    assert len({q.kind for q in qs}) >= 3 and {q.level for q in qs} == set(questions.LEVELS)
+    for q in qs:
+        if q.graded_by in ("function", "prediction"):  # a design question is graded by training, not by mistakes
+            named = [m for m in q.mistakes if m not in ("mutates", "not_carried")]
+            assert len(named) >= 3, (q.name, named)
+        if q.graded_by != "written":
+            assert len(q.hints) == 3, q.name

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (hints and messages are prose: one string per line reads better than wrapped fragments)
-"""ex11: beyond AdamW (AdaMax, L-BFGS, saddles). What each question asks for (public: ships in the release)."""
+"""ex11: beyond AdamW (the L^p family behind AdaMax, L-BFGS, saddles). What each question asks for (public: ships in the release)."""
 
-from .record import MUTATES, NOT_CARRIED, Question
+from .record import Question
 
 ASSIGNMENT = "ex11_beyond_adamw"
 
@@ -9,30 +9,26 @@ SADDLE_CHOICES = ("GD, momentum and Adam", "momentum and Adam", "Adam only", "no
 
 QUESTIONS = (
     Question(
-        name="adamax_step",
+        name="lp_norm_scale",
         assignment=ASSIGNMENT,
         kind="paper",
         level="core",
         points=3,
-        title="AdaMax, from Kingma & Ba's Algorithm 2 (Section 7.1)",
-        function="adamax_step",
-        params=("params", "grad", "m", "u", "t", "lr", "beta1", "beta2"),
-        returns=("params", "m", "u"),
-        state=("params", "m", "u"),
-        grad_arg="grad",
-        t_arg="t",
+        title="Kingma & Ba's L^p-norm scale (Section 7.1), whose limit is AdaMax's u_t",
+        function="lp_norm_scale",
+        params=("grads", "beta2", "p"),
+        returns=("scale",),
         hints=(
-            "Algorithm 2 keeps two quantities: the same first moment m as Adam, and an exponentially weighted infinity norm u. Read the pseudo-code line by line: which of them is bias-corrected, and where does that correction appear?",
-            "The infinity norm is a running maximum that forgets: at each step it is the larger of (the old value shrunk by beta2) and (the size of the new gradient, |g|). Only the first moment's bias is corrected, through the factor 1 / (1 - beta1**t) on the learning rate: a maximum is not pulled towards its zero start.",
-            "Worked example, one coordinate: lr = 0.002, beta1 = 0.9, beta2 = 0.999, m = u = 0, t = 1, g = -0.5. Then m = 0.1 * (-0.5) = -0.05; u = max(0.999 * 0, 0.5) = 0.5; the step is -(0.002 / (1 - 0.9)) * (-0.05 / 0.5) = +0.002, exactly lr against the gradient's sign. At t = 2 with g = 0.1: m = 0.9 * (-0.05) + 0.01 = -0.035, u = max(0.4995, 0.1) = 0.4995, and the step is -(0.002 / 0.19) * (-0.035 / 0.4995) = +7.4e-4: the old large gradient still sets the scale.",
+            "Read equation (6) of Section 7.1 in the description: the running quantity is a weighted average of |g|**p, started at 0, and the scale is its p-th root. Which decay factor does the paper use: beta2, or beta2**p?",
+            "The decay is parameterised as beta2**p: the old value is multiplied by beta2**p and the new |g_i|**p by 1 - beta2**p. Take the absolute value before the power (p need not be even, nor an integer), and take the p-th root only once, at the end.",
+            "Worked example: grads = [3, -1] (one coordinate), beta2 = 0.9, p = 2, so beta2**p = 0.81. v_1 = 0.19 * 9 = 1.71; v_2 = 0.81 * 1.71 + 0.19 * 1 = 1.5751; the scale is sqrt(1.5751) = 1.2550. For p = 8 the scale is 2.517, for p = 128 it is 2.69999997: it tends to max(0.9 * 3, 1) = 2.7, AdaMax's u_2 (equation 12).",
         ),
         mistakes={
-            "no_bias_correction": "the first moment is not bias-corrected: Algorithm 2 divides the learning rate by 1 - beta1**t.",
-            "u_not_decayed": "the running maximum does not forget: u must be the larger of beta2 * u (the old value, shrunk) and |g|.",
-            "ema_of_abs": "u is a moving average of |g|. AdaMax takes a maximum: u = the larger of beta2 * u and |g|, not a weighted sum.",
-            "no_abs": "the maximum is taken with the signed gradient. The infinity norm compares sizes: use |g|.",
-            "not_carried": NOT_CARRIED,
-            "mutates": MUTATES,
+            "decay_not_powered": "the decay is beta2, not beta2**p. Section 7.1 parameterises the decay as beta2**p (and the new term's weight as 1 - beta2**p), which is what makes the limit p -> infinity exist.",
+            "new_weight_not_powered": "the new term's weight is 1 - beta2, not 1 - beta2**p: the two weights must add up to 1 with the decay beta2**p.",
+            "no_root": "you returned v_t itself. The scale is its p-th root, v_t**(1/p), so that it has the units of a gradient.",
+            "no_abs": "the power is taken of the signed gradient. The L^p norm uses |g|**p: take the absolute value first.",
+            "running_max": "you returned AdaMax's running maximum u_t, the limit p -> infinity. For a finite p compute v_t from equation (6) and its p-th root.",
         },
     ),
     Question(

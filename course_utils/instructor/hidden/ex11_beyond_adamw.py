@@ -14,74 +14,47 @@ from .record import Grading
 ASSIGNMENT = "ex11_beyond_adamw"
 
 
-# --- adamax_step (paper) ---------------------------------------------------------------------------------
-# Kingma & Ba (2015), Section 7.1, Algorithm 2: m_t = beta1 m + (1 - beta1) g; u_t = max(beta2 u, |g|);
-# theta_t = theta - (lr / (1 - beta1**t)) m_t / u_t. No eps (torch.optim.Adamax adds one inside the max).
+# --- lp_norm_scale (paper) ----------------------------------------------------------------------------------
+# Kingma & Ba (2015), Section 7.1, equations (6)-(7): v_t = beta2**p v_{t-1} + (1 - beta2**p) |g_t|**p, v_0 = 0;
+# the step is inversely proportional to v_t**(1/p), which tends to u_t = max(beta2 u_{t-1}, |g_t|) (eq. 12).
 
 
-def _adamax(params, grad, m, u, t, lr, beta1, beta2, *, correct=True, decay_u=True, ema=False, absolute=True):
-    m = beta1 * m + (1 - beta1) * grad
-    size = abs(grad) if absolute else grad
-    if ema:
-        u = beta2 * u + (1 - beta2) * size
-    else:
-        u = _max(beta2 * u if decay_u else u, size)
-    step = (lr / (1 - beta1**t) if correct else lr) * m / u
-    return params - step, m, u
+def _lp(grads, beta2, p, *, decay_pow=True, new_pow=True, root=True, absolute=True, limit=False):
+    grads = np.asarray(grads, dtype=float)
+    if limit:
+        u = np.zeros_like(grads[0])
+        for g in grads:
+            u = _max(beta2 * u, abs(g))
+        return u
+    v = np.zeros_like(grads[0])
+    decay = beta2**p if decay_pow else beta2
+    weight = 1 - beta2**p if new_pow else 1 - beta2
+    with np.errstate(invalid="ignore"):
+        for g in grads:
+            v = decay * v + weight * (abs(g) if absolute else g) ** p
+        return v ** (1 / p) if root else v
 
 
-def adamax_step(params, grad, m, u, t, lr, beta1, beta2):
-    return _adamax(params, grad, m, u, t, lr, beta1, beta2)
+def lp_norm_scale(grads, beta2, p):
+    return _lp(grads, beta2, p)
 
 
-def _adamax_mutates(params, grad, m, u, t, lr, beta1, beta2):
-    m *= beta1
-    m += (1 - beta1) * grad
-    u *= beta2
-    u[...] = _max(u, abs(grad))
-    return params - lr / (1 - beta1**t) * m / u, m, u
-
-
-def _adamax_not_carried(params, grad, m, u, t, lr, beta1, beta2):
-    return adamax_step(params, grad, m * 0, u * 0, t, lr, beta1, beta2)
-
-
-def _adamax_args(params, grad, m, u, t, lr=0.002, beta1=0.9, beta2=0.999):
-    return {"params": params, "grad": grad, "m": m, "u": u, "t": t, "lr": lr, "beta1": beta1, "beta2": beta2}
-
-
-def _adamax_public():
+def _lp_public():
     rng = public_rng()
-    p, z = rng.normal(size=3), np.zeros(3)
     return [
-        _case("first step (t = 1), the hint's example", args=_adamax_args(_a(1.0), _a(-0.5), _a(0.0), _a(0.0), 1)),
-        _case(
-            "t = 7, a large old maximum and smaller new gradients",
-            args=_adamax_args(p, _a(0.1, -0.2, 0.05), _a(0.3, -0.1, 0.2), _a(2.0, 0.1, 1.0), 7),
-        ),
-        _case(
-            "6 steps in a row, mixed signs",
-            mode="rollout",
-            args=_adamax_args(p, None, z, z, 1, lr=0.01, beta1=0.8, beta2=0.9),
-            grads=rng.normal(size=(6, 3)),
-        ),
+        _case("the hint's example: p = 2", args={"grads": np.array([[3.0], [-1.0]]), "beta2": 0.9, "p": 2.0}),
+        _case("p = 3, mixed signs, 6 steps", args={"grads": rng.normal(size=(6, 3)), "beta2": 0.99, "p": 3.0}),
+        _case("p = 8, close to the running maximum", args={"grads": rng.normal(size=(5, 2)), "beta2": 0.9, "p": 8.0}),
     ]
 
 
-def _adamax_hidden(rng):
+def _lp_hidden(rng):
     cases = []
-    for scale in (1e-6, 1.0, 1e6):
-        sh = _shape(rng)
-        u = scale * rng.uniform(0.1, 3.0, size=sh)
-        args = _adamax_args(rng.normal(size=sh), scale * rng.normal(size=sh), scale * rng.normal(size=sh), u,
-                            int(rng.integers(2, 500)), lr=float(10 ** rng.uniform(-4, -1)),
-                            beta1=float(rng.uniform(0.5, 0.95)), beta2=float(rng.uniform(0.9, 0.9999)))  # fmt: skip
-        cases.append(_case(f"random state, gradient scale {scale:g}", args=args))
-    sh, z = _shape(rng), None
-    z = np.zeros(sh)
-    args = _adamax_args(rng.normal(size=sh), None, z, z, 1, lr=float(10 ** rng.uniform(-3, -1)),
-                        beta1=float(rng.uniform(0.5, 0.95)), beta2=float(rng.uniform(0.8, 0.99)))  # fmt: skip
-    cases.append(_case("6 steps in a row", mode="rollout", args=args, grads=rng.normal(size=(6, *sh))))
+    for p in (1.0, 3.0, 2.5, 6.0):  # a fixed p per slot: odd, fractional and even powers
+        t, sh = int(rng.integers(1, 30)), _shape(rng)
+        grads = float(10 ** rng.uniform(-1, 1)) * rng.normal(size=(t, *sh))
+        beta2 = float(rng.uniform(0.5, 0.999))
+        cases.append(_case(f"random gradients, p = {p:g}", args={"grads": grads, "beta2": beta2, "p": p}))
     return cases
 
 
@@ -212,18 +185,17 @@ def _two_loop_hidden(rng):
 
 GRADING = (
     Grading(
-        "adamax_step",
-        reference=adamax_step,
+        "lp_norm_scale",
+        reference=lp_norm_scale,
         mistakes={
-            "no_bias_correction": lambda *a: _adamax(*a, correct=False),
-            "u_not_decayed": lambda *a: _adamax(*a, decay_u=False),
-            "ema_of_abs": lambda *a: _adamax(*a, ema=True),
-            "no_abs": lambda *a: _adamax(*a, absolute=False),
-            "not_carried": _adamax_not_carried,
-            "mutates": _adamax_mutates,
+            "decay_not_powered": lambda g, b, p: _lp(g, b, p, decay_pow=False),
+            "new_weight_not_powered": lambda g, b, p: _lp(g, b, p, new_pow=False),
+            "no_root": lambda g, b, p: _lp(g, b, p, root=False),
+            "no_abs": lambda g, b, p: _lp(g, b, p, absolute=False),
+            "running_max": lambda g, b, p: _lp(g, b, p, limit=True),
         },
-        public_cases=_adamax_public,
-        hidden_cases=_adamax_hidden,
+        public_cases=_lp_public,
+        hidden_cases=_lp_hidden,
     ),
     Grading(
         "adamax_step_bound",

@@ -13,7 +13,7 @@ from .record import Grading
 ASSIGNMENT = "ex13_adam_at_scale"
 
 
-# --- lazy_adam (paper) ---------------------------------------------------------------------------------------
+# --- fix_lazy_adam (bug) ----------------------------------------------------------------------------------------
 # torch.optim.SparseAdam (torch/optim/_functional.py, sparse_adam): duplicate ids are summed (coalesce); for each
 # looked-up row m = beta1 m + (1 - beta1) G, v = beta2 v + (1 - beta2) G**2,
 # params -= lr sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + eps); other rows unchanged.
@@ -43,6 +43,19 @@ def _lazy(params, rows, row_grads, m, v, t, lr, beta1, beta2, eps, *, dense=Fals
 
 def lazy_adam_step(params, rows, row_grads, m, v, t, lr, beta1, beta2, eps):
     return _lazy(params, rows, row_grads, m, v, t, lr, beta1, beta2, eps)
+
+
+def _per_lookup(params, rows, row_grads, m, v, t, lr, beta1, beta2, eps, *, adam_eps=False):
+    """The given code's loop: one Adam update per looked-up id, a repeated id updated again from its new state."""
+    params, m, v = params.copy(), m.copy(), v.copy()
+    for r, g in zip(np.asarray(rows).astype(int), row_grads, strict=True):
+        m[r] = beta1 * m[r] + (1 - beta1) * g
+        v[r] = beta2 * v[r] + (1 - beta2) * g * g
+        if adam_eps:
+            params[r] = params[r] - lr * (m[r] / (1 - beta1**t)) / (np.sqrt(v[r] / (1 - beta2**t)) + eps)
+        else:
+            params[r] = params[r] - lr * math.sqrt(1 - beta2**t) / (1 - beta1**t) * m[r] / (np.sqrt(v[r]) + eps)
+    return params, m, v
 
 
 def _lazy_mutates(params, rows, row_grads, m, v, t, lr, beta1, beta2, eps):
@@ -169,9 +182,11 @@ def _owners_hidden(rng):
 
 GRADING = (
     Grading(
-        "lazy_adam",
+        "fix_lazy_adam",
         reference=lazy_adam_step,
         mistakes={
+            "as_given": lambda *a: _per_lookup(*a, adam_eps=True),
+            "per_lookup": _per_lookup,
             "dense": lambda *a: _lazy(*a, dense=True),
             "duplicates_overwrite": lambda *a: _lazy(*a, overwrite=True),
             "adam_eps": lambda *a: _lazy(*a, adam_eps=True),
