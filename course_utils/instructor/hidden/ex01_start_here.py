@@ -106,13 +106,16 @@ def _behaviour_accept(choice):
 
 
 # --- early_stopping (paper: a precise description in words) ------------------------------------------------------
+# An improvement is a loss below the best so far by more than min_delta (Keras's EarlyStopping calls it min_delta);
+# anything else adds 1 to a counter; stop when the counter reaches patience, else at the last check.
 
 
-def _early(val_losses, patience, *, ties_improve=False, overall=False, extra=0, report_best=False):
+def _early(val_losses, patience, min_delta, *, use_delta=True, overall=False, extra=0, report_best=False):
     losses = [float(v) for v in val_losses]
+    delta = float(min_delta) if use_delta else 0.0
     best, at, counter, stop = losses[0], 0, 0, len(losses) - 1
     for i in range(1, len(losses)):
-        if losses[i] < best or (ties_improve and losses[i] == best):
+        if losses[i] < best - delta:
             best, at, counter = losses[i], i, 0
         else:
             counter += 1
@@ -124,29 +127,30 @@ def _early(val_losses, patience, *, ties_improve=False, overall=False, extra=0, 
     return (float(at), float(at)) if report_best else (float(stop), float(at))
 
 
-def early_stopping(val_losses, patience):
-    return _early(val_losses, patience)
+def early_stopping(val_losses, patience, min_delta):
+    return _early(val_losses, patience, min_delta)
 
 
 def _early_public():
     return [
-        _case("the hint's example", args={"val_losses": _a(5, 3, 3, 4, 2, 6, 6), "patience": 2}),
-        _case("patience never runs out", args={"val_losses": _a(4, 3, 3.5, 2, 2.5, 1), "patience": 3}),
-        _case("a long plateau with ties", args={"val_losses": _a(3, 2, 2, 2, 2, 1.5, 1, 1, 1, 0.5), "patience": 3}),
-        _case(
-            "no ties, and an improvement just after patience runs out",
-            args={"val_losses": _a(5, 4, 6, 7, 8, 3, 9, 9), "patience": 3},
-        ),  # fmt: skip
-    ]
+        _case("the hint's example", args={"val_losses": _a(5, 3, 2.95, 4, 2, 6, 6), "patience": 2, "min_delta": 0.1}),
+        _case("patience never runs out",
+              args={"val_losses": _a(4, 3, 3.5, 2, 2.5, 1), "patience": 3, "min_delta": 0.0}),
+        _case("small decreases that do not count",
+              args={"val_losses": _a(3, 2, 1.99, 1.98, 1.97, 1.5, 1, 0.99, 0.98, 0.5), "patience": 3,
+                    "min_delta": 0.05}),
+        _case("an improvement just after patience runs out",
+              args={"val_losses": _a(5, 4, 6, 7, 8, 3, 9, 9), "patience": 3, "min_delta": 0.01}),
+    ]  # fmt: skip
 
 
 def _early_hidden(rng):
     cases = []
     for _ in range(3):
         n = int(rng.integers(15, 40))
-        walk = np.round(3 + np.cumsum(rng.normal(-0.05, 0.3, n)), 1)  # rounded: ties happen
-        cases.append(_case(f"a random validation curve of {n} checks",
-                           args={"val_losses": walk, "patience": int(rng.integers(2, 6))}))  # fmt: skip
+        walk = 3 + np.cumsum(rng.normal(-0.05, 0.3, n))
+        args = {"val_losses": walk, "patience": int(rng.integers(2, 6)), "min_delta": float(rng.uniform(0.02, 0.2))}
+        cases.append(_case(f"a random validation curve of {n} checks", args=args))
     return cases
 
 
@@ -188,10 +192,10 @@ GRADING = (
         "early_stopping",
         reference=early_stopping,
         mistakes={
-            "equal_improves": lambda v, p: _early(v, p, ties_improve=True),
-            "best_overall": lambda v, p: _early(v, p, overall=True),
-            "patience_plus_one": lambda v, p: _early(v, p, extra=1),
-            "stop_at_best": lambda v, p: _early(v, p, report_best=True),
+            "no_min_delta": lambda v, p, d: _early(v, p, d, use_delta=False),
+            "best_overall": lambda v, p, d: _early(v, p, d, overall=True),
+            "patience_plus_one": lambda v, p, d: _early(v, p, d, extra=1),
+            "stop_at_best": lambda v, p, d: _early(v, p, d, report_best=True),
         },
         public_cases=_early_public,
         hidden_cases=_early_hidden,
