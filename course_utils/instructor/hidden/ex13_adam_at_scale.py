@@ -140,10 +140,10 @@ def _coasting_accept(p):
     return 4 <= p <= 9
 
 
-# --- zero_owners (paper: a precise description) -------------------------------------------------------------------
+# --- fix_zero_owners (bug) ---------------------------------------------------------------------------------
 
 
-def _owners(sizes, n_ranks, *, order="descending", count=False, ties_low=True):
+def _owners(sizes, n_ranks, *, order="descending", count=False, ties_low=True, visit_order=False):
     sizes = [int(s) for s in sizes]
     idx = list(range(len(sizes)))
     if order == "descending":
@@ -156,6 +156,8 @@ def _owners(sizes, n_ranks, *, order="descending", count=False, ties_low=True):
         r = load.index(low) if ties_low else len(load) - 1 - load[::-1].index(low)
         owner[i] = r
         load[r] += 1 if count else sizes[i]
+    if visit_order:  # the owners listed in the order the tensors were visited, not by index
+        return np.array([owner[i] for i in idx], dtype=float)
     return np.array(owner, dtype=float)
 
 
@@ -217,11 +219,12 @@ GRADING = (
         },
     ),
     Grading(
-        "zero_owners",
+        "fix_zero_owners",
         reference=zero_owners,
         mistakes={
+            "as_given": lambda s, n: _owners(s, n, count=True, visit_order=True),
+            "sorted_order": lambda s, n: _owners(s, n, visit_order=True),
             "no_sort": lambda s, n: _owners(s, n, order="none"),
-            "ascending": lambda s, n: _owners(s, n, order="ascending"),
             "count_tensors": lambda s, n: _owners(s, n, count=True),
             "ties_highest": lambda s, n: _owners(s, n, ties_low=False),
         },
