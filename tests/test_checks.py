@@ -14,7 +14,7 @@ from course_utils.grading import QUESTIONS, check, evaluate, hint
 from course_utils.grading import feedback as fb
 from course_utils.instructor import hidden
 
-AUTO = [n for n, q in QUESTIONS.items() if q.kind == "function"]
+AUTO = [n for n, q in QUESTIONS.items() if q.graded_by == "function"]
 VARIANT_CASES = [(q, v) for q in AUTO for v in hidden.VARIANTS.get(q, {})]
 
 
@@ -165,7 +165,7 @@ def test_hints_come_in_three_levels(capsys):
 def test_every_auto_question_has_three_hints_and_points():
     for name, q in QUESTIONS.items():
         assert q.points > 0
-        if q.kind != "written":
+        if q.graded_by != "written":
             assert len(q.hints) == 3, name
 
 

@@ -116,10 +116,16 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
         known = ", ".join(sorted(QUESTIONS))
         return CheckResult(name, "unknown question", "invalid", note=f"there is no question {name!r}. Known: {known}.")
     q = QUESTIONS[name]
-    if q.kind == "written":
+    if q.graded_by == "written":
         return CheckResult(
             name, q.title, "invalid", note="written answers are graded by hand; there is nothing to check."
         )
+    if q.graded_by == "prediction":
+        return CheckResult(
+            name, q.title, "invalid",
+            note=f'a prediction is not checked before you submit: commit it with commit("{name}", {q.variable}) '
+            "on the first line of the experiment cell, then compare it with what the experiment shows.",
+        )  # fmt: skip
     if not callable(answer):
         return CheckResult(
             name,
@@ -128,7 +134,7 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
             note=f"pass the function itself, e.g. check({name!r}, {q.function}), not its result "
             f"(got {type(answer).__name__}).",
         )
-    if q.kind == "config":
+    if q.graded_by == "config":
         return _evaluate_config(q, answer, time_limit)
     cases = public_data(q.assignment)["questions"][name]
     result = CheckResult(name, q.title, "failed")
@@ -163,6 +169,7 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
     from .tuning import ConfigError, evaluate_config
 
     result = CheckResult(q.name, q.title, "failed")
+    target = q.target or TUNING
     res = drivers.run_config(answer)
     if res["not_implemented"]:
         result.status = "not-implemented"
@@ -172,7 +179,7 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
         return result
     try:
         with _time_limit(time_limit):
-            loss = evaluate_config(res["config"], seed=0)
+            loss = evaluate_config(res["config"], seed=0, target=target)
     except ConfigError as exc:
         result.lines.append((False, "valid configuration", str(exc)))
         return result
@@ -181,8 +188,8 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
         return result
     result.lines.append((True, "valid configuration", "ok"))
     shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
-    ok = loss < TUNING["threshold"]
-    label = f"seed 0: validation loss after {TUNING['steps']} steps = {shown} (must be below {TUNING['threshold']})"
+    ok = loss < target["threshold"]
+    label = f"seed 0: validation loss after {target['steps']} steps = {shown} (must be below {target['threshold']})"
     result.lines.append((ok, label, "above the threshold" if not ok else "ok"))
     result.status = "passed" if ok else "failed"
     return result

@@ -31,12 +31,27 @@ def _number(value, name):
     return float(value)
 
 
-def build(config: dict, steps: int | None = None):
+def target_of(target=None) -> dict:
+    """A design question's budget and goal: a dict, a design question's name, or None (ex09's ``TUNING``)."""
+    if target is None:
+        return TUNING
+    if isinstance(target, str):
+        from .questions import QUESTIONS
+
+        q = QUESTIONS.get(target)
+        if q is None or q.kind != "design":
+            raise ConfigError(f"there is no design question {target!r}")
+        return q.target or TUNING
+    return target
+
+
+def build(config: dict, steps: int | None = None, target=None):
     """``(transform, batch_size)`` for a configuration; raises :class:`ConfigError` with a clear message."""
     from course_utils import optim
     from course_utils.optim import schedules
 
-    steps = steps or TUNING["steps"]
+    target = target_of(target)
+    steps = steps or target["steps"]
     if not isinstance(config, dict):
         raise ConfigError(f"the configuration must be a dict, got {type(config).__name__}")
     name = config.get("optimizer")
@@ -51,9 +66,9 @@ def build(config: dict, steps: int | None = None):
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, int)
-        or not 1 <= batch_size <= TUNING["max_batch_size"]
+        or not 1 <= batch_size <= target["max_batch_size"]
     ):
-        raise ConfigError(f"batch_size must be an integer from 1 to {TUNING['max_batch_size']}, got {batch_size!r}")
+        raise ConfigError(f"batch_size must be an integer from 1 to {target['max_batch_size']}, got {batch_size!r}")
     schedule = config.get("schedule", "constant")
     if schedule not in SCHEDULES:
         raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
@@ -90,29 +105,32 @@ def build(config: dict, steps: int | None = None):
 _PROBLEM = {}
 
 
-def problem():
-    """The model to tune: the course's MLP on the digits."""
-    if "mlp" not in _PROBLEM:
+def problem(hidden: int | None = None):
+    """The model to tune: the course's MLP on the digits (``hidden`` units; default: ex09's)."""
+    hidden = int(TUNING["hidden"] if hidden is None else hidden)
+    if hidden not in _PROBLEM:
         from course_utils import problems
 
-        _PROBLEM["mlp"] = problems.mlp(hidden=TUNING["hidden"])
-    return _PROBLEM["mlp"]
+        _PROBLEM[hidden] = problems.mlp(hidden=hidden)
+    return _PROBLEM[hidden]
 
 
-def evaluate_config(config: dict, seed: int = 0) -> float:
+def evaluate_config(config: dict, seed: int = 0, target=None) -> float:
     """Validation loss after the step budget, from initial weights and minibatch order ``seed``.
 
+    ``target``: the design question's budget (a dict, or the question's name); None for ex09's ``TUNING``.
     A run whose weights stop being finite counts as ``inf`` (diverged).
     """
     from course_utils.optim import apply_updates
 
-    transform, batch_size = build(config)
-    prob = problem()
+    target = target_of(target)
+    transform, batch_size = build(config, target=target)
+    prob = problem(target["hidden"])
     w = prob.init(seed)
     state = transform.init(w)
     batches = prob.minibatches(batch_size, seed)
     with _one_thread(), np.errstate(all="ignore"):
-        for _ in range(TUNING["steps"]):
+        for _ in range(int(target["steps"])):
             updates, state = transform.update(prob.grad(w, next(batches)), state, w)
             w = apply_updates(w, updates)
             if not np.all(np.isfinite(w)):

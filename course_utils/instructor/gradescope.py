@@ -108,7 +108,9 @@ def _find_notebook(submission: Path, assignment: str) -> tuple[Path | None, str]
 
 def _test_output(entry: dict) -> str:
     cases = entry.get("cases") or []
-    lines = [f"{sum(bool(c.get('passed')) for c in cases)} of {len(cases)} hidden checks passed."]
+    predicted = bool(cases) and str(cases[0].get("label", "")).startswith("prediction committed")
+    what = "checks of the committed prediction" if predicted else "hidden checks"
+    lines = [f"{sum(bool(c.get('passed')) for c in cases)} of {len(cases)} {what} passed."]
     if entry.get("detail"):
         lines[0] += f" {entry['detail']}."
     for c in cases:

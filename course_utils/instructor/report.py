@@ -53,6 +53,11 @@ def _notices(record) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _checks_word(q) -> str:
+    """What a question's cases are called in feedback: a prediction is read, not run on hidden cases."""
+    return "checks of the committed prediction" if q.graded_by == "prediction" else "hidden checks"
+
+
 def reason(entry: dict, function: str) -> str:
     """Why a question lost points, in words a student can act on ("" when it got full marks)."""
     if entry.get("points", 0) >= entry.get("max_points", 0) and entry.get("cases"):
@@ -76,7 +81,12 @@ def reason(entry: dict, function: str) -> str:
         return f"the grader could not finish running {function}: it {detail}" if detail else status
     if status in ("invalid-config", "error"):
         return f"{function}: {detail}"
+    if status == "not-committed":
+        return f"the prediction does not count as committed before the experiment: {detail}"
     cases = entry.get("cases", [])
+    if cases and str(cases[0].get("label", "")).startswith("prediction committed"):
+        text = "the committed prediction is outside the accepted answer (the explanation is graded by hand)"
+        return text + (f". Likely misconception: {scrub(entry['diagnosis'])}" if entry.get("diagnosis") else "")
     failed = [(i, c) for i, c in enumerate(cases, 1) if not c.get("passed")]
     if not failed:
         return detail or status or "no points"
@@ -159,7 +169,7 @@ def feedback_markdown(record: dict, assignment: str) -> str:
     if fb["notices"]:
         lines += ["", *[f"- {md_text(n)}" for n in fb["notices"]]]
     for q in questions_of(assignment):
-        if q.kind == "written":
+        if q.graded_by == "written":
             text = fb["written"].get(q.name)
             lines += ["", f"## {q.name}: {q.title} (written, {q.points:g} points, graded by hand)", ""]
             if text is None or text.strip() in BLANK_ANSWERS:
@@ -172,7 +182,7 @@ def feedback_markdown(record: dict, assignment: str) -> str:
             continue
         n_ok = sum(c["passed"] for c in e["cases"])
         lines += ["", f"## {q.name}: {q.title} ({e['points']:g} / {e['max_points']:g})", ""]
-        lines.append(f"{n_ok} of {len(e['cases'])} hidden checks passed.")
+        lines.append(f"{n_ok} of {len(e['cases'])} {_checks_word(q)} passed.")
         if e["reason"]:
             lines += ["", f"**Why {'no' if e['points'] == 0 else 'not all'} points:** {md_text(e['reason'])}", ""]
         for c in e["cases"]:
@@ -212,7 +222,7 @@ def feedback_html(record: dict, assignment: str) -> str:
     if fb["notices"]:
         parts.append("<ul>" + "".join(f"<li>{e_(n)}</li>" for n in fb["notices"]) + "</ul>")
     for q in questions_of(assignment):
-        if q.kind == "written":
+        if q.graded_by == "written":
             text = fb["written"].get(q.name)
             parts.append(f"<h2>{e_(q.name)}: {e_(q.title)} (written, {q.points:g} points, graded by hand)</h2>")
             blank = text is None or text.strip() in BLANK_ANSWERS
@@ -223,7 +233,7 @@ def feedback_html(record: dict, assignment: str) -> str:
             continue
         n_ok = sum(c["passed"] for c in e["cases"])
         parts.append(f"<h2>{e_(q.name)}: {e_(q.title)} ({e['points']:g} / {e['max_points']:g})</h2>")
-        parts.append(f"<p>{n_ok} of {len(e['cases'])} hidden checks passed.</p>")
+        parts.append(f"<p>{n_ok} of {len(e['cases'])} {_checks_word(q)} passed.</p>")
         if e["reason"]:
             parts.append(f'<p class="reason"><strong>Why:</strong> {e_(e["reason"])}</p>')
         items = []

@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="gd_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=2,
         title="one gradient-descent step",
         function="gd_step",
@@ -29,7 +29,7 @@ QUESTIONS = (
     Question(
         name="numerical_gradient",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="central-difference gradient",
         function="numerical_gradient",
@@ -51,7 +51,7 @@ QUESTIONS = (
     Question(
         name="largest_stable_lr",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=2,
         title="largest stable learning rate 2/L of a quadratic",
         function="largest_stable_lr",

@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="minibatch_indices",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="one epoch of shuffled minibatch indices",
         function="minibatch_indices",
@@ -32,7 +32,7 @@ QUESTIONS = (
     Question(
         name="sgd",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="minibatch SGD on the digits",
         function="sgd",

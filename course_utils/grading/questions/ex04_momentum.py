@@ -17,7 +17,7 @@ QUESTIONS = (
     Question(
         name="momentum_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="heavy-ball momentum step (torch.optim.SGD)",
         function="momentum_step",
@@ -38,7 +38,7 @@ QUESTIONS = (
     Question(
         name="nesterov_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="Nesterov momentum step (torch.optim.SGD, nesterov=True)",
         function="nesterov_step",

@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="adagrad_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="AdaGrad step (torch.optim.Adagrad)",
         function="adagrad_step",
@@ -34,7 +34,7 @@ QUESTIONS = (
     Question(
         name="rmsprop_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="RMSprop step (torch.optim.RMSprop)",
         function="rmsprop_step",

@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="ema_update",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=2,
         title="one step of an exponential moving average",
         function="ema_update",
@@ -29,7 +29,7 @@ QUESTIONS = (
     Question(
         name="debiased_ema",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="bias-corrected EMA of a sequence",
         function="debiased_ema",

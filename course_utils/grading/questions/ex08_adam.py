@@ -37,7 +37,7 @@ QUESTIONS = (
     Question(
         name="adam_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=5,
         title="one Adam step (NumPy)",
         **_ADAM_SIGNATURE,
@@ -47,7 +47,7 @@ QUESTIONS = (
     Question(
         name="adam_step_torch",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="the same Adam step on torch tensors (any dtype, any device)",
         **_ADAM_SIGNATURE,

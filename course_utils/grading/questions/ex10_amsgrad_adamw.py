@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="amsgrad_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="AMSGrad step (torch.optim.Adam, amsgrad=True)",
         function="amsgrad_step",
@@ -35,7 +35,7 @@ QUESTIONS = (
     Question(
         name="adamw_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="AdamW step: decoupled weight decay (torch.optim.AdamW)",
         function="adamw_step",
@@ -62,7 +62,7 @@ QUESTIONS = (
     Question(
         name="reddi_trajectory",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         points=3,
         title="Reddi et al.'s counterexample",
         function="reddi_trajectory",
