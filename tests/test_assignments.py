@@ -23,7 +23,9 @@ def _cells(path):
 
 
 def test_every_assignment_has_a_source():
-    assert NAMES == sorted(ASSIGNMENTS) and len(NAMES) == 8
+    assert NAMES == sorted(ASSIGNMENTS) and len(NAMES) == 10
+    lectures = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert {name[2:4] for name in NAMES} <= lectures  # exNN goes with lecture NN
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +90,18 @@ def test_notebook_structure_and_committed_outputs(name):
         assert last.startswith("## Submit")
         for q in ASSIGNMENTS[name]:
             question = QUESTIONS[q]
-            if question.kind == "written":
+            if question.graded_by == "written":
                 assert any(f"<!-- answer: {q} -->" in c.source for c in nb.cells if c.cell_type == "markdown"), q
+                continue
+            if question.graded_by == "prediction":
+                starts = (f'commit("{q}",', f'if commit("{q}",')
+                cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts)]
+                assert len(cells) == 1, q
+                out = "".join(o.get("text", "") for o in cells[0].outputs)
+                said = f"Prediction committed for {q}:" if folder == "solutions" else "Fix the prediction cell"
+                assert said in out, (folder, q, out)
+                if folder == "exercises":  # the student must not see the experiment's result before predicting
+                    assert out.count("\n") == 1, out
                 continue
             cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(f'check("{q}",')]
             assert len(cells) == 1, q

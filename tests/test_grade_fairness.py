@@ -14,7 +14,7 @@ from course_utils.grading.questions import ASSIGNMENTS, QUESTIONS
 from course_utils.instructor import grader, hidden
 
 SEEDS = range(40)
-GRADED = sorted(a for a in ASSIGNMENTS if any(QUESTIONS[n].kind == "function" for n in ASSIGNMENTS[a]))
+GRADED = sorted(a for a in ASSIGNMENTS if any(QUESTIONS[n].graded_by == "function" for n in ASSIGNMENTS[a]))
 
 
 def _points(q, qplan, fn):

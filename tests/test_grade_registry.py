@@ -34,7 +34,7 @@ def test_instructors_points_table_is_in_sync_with_the_registry():
     assert questions.with_points_table(text) == text, "regenerate it: make points-table"
     block = text.split(questions.POINTS_TABLE_BEGIN, 1)[1].split(questions.POINTS_TABLE_END, 1)[0]
     for name, q in questions.QUESTIONS.items():
-        assert f"`{name}` ({q.points:g})" in block
+        assert f"| `{name}` | {q.kind} | {q.level} |" in block and f"| {q.points:g} | {q.title} |" in block
 
 
 def test_write_points_table_replaces_only_the_generated_block(tmp_path):
@@ -86,9 +86,53 @@ def test_a_malformed_question_is_rejected(change, message):
 
 
 def test_kinds_and_levels_are_closed_sets():
-    assert questions.KINDS == ("function", "config", "written") and questions.LEVELS == ("core", "stretch")
-    assert {q.kind for q in questions.QUESTIONS.values()} == set(questions.KINDS)
+    assert questions.KINDS == ("paper", "derive", "predict", "bug", "design", "written")
+    assert questions.LEVELS == ("core", "stretch")
+    assert set(questions.GRADED_BY) == set(questions.KINDS)
+    assert set(questions.GRADED_BY.values()) == {"function", "config", "prediction", "written"}
+    assert {q.kind for q in questions.QUESTIONS.values()} <= set(questions.KINDS)
     assert dataclasses.replace(GD, level="stretch").level == "stretch"
+    assert dataclasses.replace(GD, kind="bug").graded_by == "function"
+
+
+PREDICT = dataclasses.replace(
+    GD, name="guess", kind="predict", function=None, params=(), returns=(), mistakes={}, variable="GUESS"
+)
+
+
+@pytest.mark.parametrize(
+    ("base", "change", "message"),
+    [
+        (GD, {"kind": "function"}, "kind must be one of"),  # the old mechanism names are not kinds any more
+        (GD, {"kind": "derive"}, "says why its tolerance"),
+        (GD, {"kind": "derive", "tolerance": "  "}, "says why its tolerance"),
+        (GD, {"variable": "GUESS"}, "only a predict question has a variable"),
+        (GD, {"choices": ("a", "b")}, "only a predict question has a variable or choices"),
+        (PREDICT, {"variable": None}, "names its top-level variable"),
+        (PREDICT, {"variable": "not a name"}, "names its top-level variable"),
+        (PREDICT, {"function": "gd_step"}, "and no function"),
+        (PREDICT, {"choices": ("only",)}, "at least two distinct"),
+        (PREDICT, {"choices": ("a", "a")}, "at least two distinct"),
+        (PREDICT, {"choices": ("a", "")}, "non-empty strings"),
+    ],
+)
+def test_a_malformed_derive_or_predict_question_is_rejected(base, change, message):
+    dataclasses.replace(base)  # the unchanged record is accepted
+    dataclasses.replace(GD, kind="derive", tolerance="float64 rounding of a few operations: 1e-12 is ample")
+    dataclasses.replace(PREDICT, choices=("a", "b"))
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(base, **change)
+
+
+def test_a_predict_question_must_be_followed_by_its_written_explanation():
+    written = dataclasses.replace(questions.QUESTIONS["gd_zigzag"], name="guess_why")
+    assert build_registry([_module("ex02_gradient_descent", [GD, PREDICT, written])])[1] == {
+        "ex02_gradient_descent": ["gd_step", "guess", "guess_why"]
+    }
+    with pytest.raises(ValueError, match="'guess' must be followed by the written question"):
+        build_registry([_module("ex02_gradient_descent", [GD, PREDICT])])
+    with pytest.raises(ValueError, match="'guess' must be followed by the written question"):
+        build_registry([_module("ex02_gradient_descent", [PREDICT, GD, written])])
 
 
 def test_a_written_question_has_a_prompt_and_nothing_to_run():
@@ -181,4 +225,21 @@ def test_the_derived_views_come_from_the_records():
     assert hidden.REFERENCES["gd_step"] is GD_GRADING.reference
     assert hidden.VARIANTS["gd_step"] == GD_GRADING.mistakes
     assert hidden.public_cases("gd_step")[0]["label"] == "a vector"
-    assert set(hidden.VARIANTS) == {n for n, g in hidden.GRADINGS.items() if g.mistakes}
+    assert set(hidden.VARIANTS) == {n for n, g in hidden.GRADINGS.items() if g.mistakes and g.accept is None}
+    assert set(hidden.MISCONCEPTIONS) == {n for n, g in hidden.GRADINGS.items() if g.accept is not None}
+
+
+def test_a_predict_grading_has_accept_and_nothing_to_run(monkeypatch):
+    written = dataclasses.replace(questions.QUESTIONS["gd_zigzag"], name="guess_why")
+    monkeypatch.setitem(questions.QUESTIONS, "guess", PREDICT)
+    monkeypatch.setitem(questions.QUESTIONS, "guess_why", written)
+    accept = lambda value: 0.1 <= value <= 0.2  # noqa: E731
+    record.Grading("guess", accept=accept)  # accepted
+    with pytest.raises(TypeError, match="needs accept"):
+        record.Grading("guess")
+    with pytest.raises(ValueError, match="read, never run"):
+        record.Grading("guess", accept=accept, reference=GD_GRADING.reference)
+    with pytest.raises(ValueError, match="only a predict question has accept"):
+        dataclasses.replace(GD_GRADING, accept=accept)
+    with pytest.raises(ValueError, match=r"wrong variants \['halved'\] have no message"):
+        record.Grading("guess", accept=accept, mistakes={"halved": lambda value: value < 0.1})

@@ -105,9 +105,58 @@ class Submission:
     exec_cells: list = field(default_factory=list)  # indices of the code cells that call exec() (never run)
     in_strings: set = field(default_factory=set)  # names that a string constant of a code cell defines ("def f(")
     metadata: dict = field(default_factory=dict)  # the notebook's metadata (a dict, possibly empty)
+    commits: dict = field(default_factory=dict)  # predict question -> list of Commit, one per commit() call
+    exec_counts: dict = field(default_factory=dict)  # code cell index -> its saved execution count, if an int
 
     def count(self, name) -> int:
         return len(self.definitions.get(name, []))
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One top-level ``commit("question", NAME)`` call in a code cell, and what that cell printed."""
+
+    cell: int  # 0-based index of the cell (the experiment's cell)
+    argument: str  # the second argument as source: a bare name when the cell reads the prediction
+    printed: str  # the cell's saved stdout (capped): holds commit()'s receipt if the cell ran
+
+
+MAX_PRINTED = 20_000  # characters of a cell's saved output that are searched for a receipt
+
+
+def _printed(cell) -> str:
+    out, size = [], 0
+    outputs = cell.get("outputs")
+    for o in outputs if isinstance(outputs, list) else []:
+        if not isinstance(o, dict) or o.get("output_type") != "stream" or o.get("name") != "stdout":
+            continue
+        text = o.get("text", "")
+        text = "".join(t for t in text if isinstance(t, str)) if isinstance(text, list) else text
+        if isinstance(text, str):
+            out.append(text[: MAX_PRINTED - size])
+            size += len(out[-1])
+    return "".join(out)
+
+
+def _commits(py: str, cell_index: int, cell, into: dict) -> None:
+    """Record the cell's top-level ``commit("name", value)`` calls (a call in a loop or a function is not one)."""
+    try:
+        tree = ast.parse(py)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return
+    for node in tree.body:  # `commit(...)` on its own line, or `if commit(...):` guarding the experiment
+        call = node.value if isinstance(node, ast.Expr) else node.test if isinstance(node, ast.If) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "commit"):
+            continue
+        if len(call.args) != 2 or call.keywords:
+            continue
+        name = call.args[0]
+        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+            try:
+                argument = ast.unparse(call.args[1])[:200]
+            except (ValueError, RecursionError):
+                continue
+            into.setdefault(name.value, []).append(Commit(cell_index, argument, _printed(cell)))
 
 
 @dataclass
@@ -476,11 +525,16 @@ def read_submission(path, headings: dict | None = None, data: bytes | None = Non
             continue
         kind, src = cell.get("cell_type"), _source(cell)
         if kind == "code":
+            count = cell.get("execution_count")
+            if isinstance(count, int) and not isinstance(count, bool):
+                sub.exec_counts[i] = count
             py = _python_source(src)
             if py is None:
                 continue
             if not _collect(py, i, sub.definitions, assigned, sub.broken, sub.nested, sub):
                 sub.flags.append(f"syntax-error:cell-{i + 1}")
+            elif "commit" in py:
+                _commits(py, i, cell, sub.commits)
         elif kind in ("markdown", "raw"):
             blocks = _FENCE.findall(src) or [src]
             for block in blocks:

@@ -116,10 +116,16 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
         known = ", ".join(sorted(QUESTIONS))
         return CheckResult(name, "unknown question", "invalid", note=f"there is no question {name!r}. Known: {known}.")
     q = QUESTIONS[name]
-    if q.kind == "written":
+    if q.graded_by == "written":
         return CheckResult(
             name, q.title, "invalid", note="written answers are graded by hand; there is nothing to check."
         )
+    if q.graded_by == "prediction":
+        return CheckResult(
+            name, q.title, "invalid",
+            note=f'a prediction is not checked before you submit: commit it with commit("{name}", {q.variable}) '
+            "on the first line of the experiment cell, then compare it with what the experiment shows.",
+        )  # fmt: skip
     if not callable(answer):
         return CheckResult(
             name,
@@ -128,7 +134,7 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
             note=f"pass the function itself, e.g. check({name!r}, {q.function}), not its result "
             f"(got {type(answer).__name__}).",
         )
-    if q.kind == "config":
+    if q.graded_by == "config":
         return _evaluate_config(q, answer, time_limit)
     cases = public_data(q.assignment)["questions"][name]
     result = CheckResult(name, q.title, "failed")

@@ -97,10 +97,11 @@ class Report:
     functions: list = field(default_factory=list)
     written: dict = field(default_factory=dict)  # question -> answered?
     ran: bool = True
+    predictions: dict = field(default_factory=dict)  # predict question -> predictions.Committed
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(f.ok for f in self.functions)
+        return self.error is None and all(f.ok for f in self.functions) and all(c.ok for c in self.predictions.values())
 
     @property
     def exit_status(self) -> int:
@@ -113,6 +114,11 @@ class Report:
         out = [f"{head} (assignment {self.assignment}): what the grader will read from the SAVED file.", ""]
         for f in self.functions:
             out += _describe(f, self.ran)
+        for name, c in self.predictions.items():
+            if c.ok:
+                out.append(f"prediction {name}: committed before its experiment ({c.value!r}); graded after you submit")
+            else:
+                out.append(f"prediction {name}: NOT COUNTED: {'; '.join(c.problems)}")
         for name, answered in self.written.items():
             state = "answered" if answered else "NOT ANSWERED (still blank, or its answer cell is missing)"
             out.append(f"written answer {name}: {state}; graded by hand")
@@ -125,6 +131,7 @@ class Report:
             )
         else:
             bad = [f.function for f in self.functions if not f.ok]
+            bad += [f"the prediction {n}" for n, c in self.predictions.items() if not c.ok]
             out.append(f"Not ready: fix {', '.join(bad)} (see above), save the notebook and validate again.")
         out.append("The grade comes from hidden randomized checks; the public checks only give feedback.")
         return "\n".join(out)
@@ -197,7 +204,7 @@ def _run_public_checks(fr: FunctionReport, time_limit: float, check_seconds: flo
     a = fr.answer
     job = {
         "function": fr.function,
-        "questions": [q for q in fr.questions if QUESTIONS[q].kind in ("function", "config")],
+        "questions": [q for q in fr.questions if QUESTIONS[q].graded_by in ("function", "config")],
         "definitions": [(d.cell, d.summary, d.code) for d in a.definitions],
         "check_seconds": check_seconds,
     }
@@ -255,7 +262,9 @@ def report(
         )
     if path.is_dir() or not path.exists():
         return Report(path, None, f"no notebook file at {path}")
-    sub = extract.read_submission(path, {q: QUESTIONS[q].title for q in QUESTIONS if QUESTIONS[q].kind == "written"})
+    sub = extract.read_submission(
+        path, {q: QUESTIONS[q].title for q in QUESTIONS if QUESTIONS[q].graded_by == "written"}
+    )
     if not sub.readable:
         return Report(path, None, f"the notebook cannot be read: {sub.error}")
     assignment = assignment or _assignment_of(sub)
@@ -265,9 +274,13 @@ def report(
     rep = Report(path, assignment, ran=run)
     by_function: dict[str, list] = {}
     for q in questions_of(assignment):
-        if q.kind == "written":
+        if q.graded_by == "written":
             text = sub.written.get(q.name)
             rep.written[q.name] = text is not None and text.strip() not in extract.BLANK_ANSWERS
+        elif q.graded_by == "prediction":
+            from .predictions import committed
+
+            rep.predictions[q.name] = committed(sub, q.name)
         else:
             by_function.setdefault(q.function, []).append(q.name)
     for function, names in by_function.items():

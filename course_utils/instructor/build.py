@@ -5,7 +5,9 @@ Answer regions in the source are marked like nbgrader's:
 * code cells: lines between ``# BEGIN SOLUTION`` and ``# END SOLUTION``. In the exercise, an
   indented region (inside a function body) becomes ``# YOUR CODE HERE`` +
   ``raise NotImplementedError``, so "Run All" finishes and ``check`` reports "not implemented
-  yet"; a top-level region becomes ``# YOUR CODE HERE``.
+  yet"; a top-level region becomes ``# YOUR CODE HERE``. A region opened by
+  ``# BEGIN SOLUTION stub: LINE`` becomes ``# YOUR CODE HERE`` and ``LINE`` instead (a prediction
+  cell, ``# BEGIN SOLUTION stub: PREDICTED_STEPS = None``, so that the experiment below still runs).
 * markdown cells: lines between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``
   become ``YOUR ANSWER HERE``.
 
@@ -45,18 +47,22 @@ class MarkerError(ValueError):
 
 
 def _regions(lines, begin, end, where):
-    """Yield ``(kind, payload)``: ("text", line) or ("solution", (indent, [lines]))."""
-    out, inside, indent, body = [], False, "", []
+    """Yield ``(kind, payload)``: ("text", line) or ("solution", (indent, [lines], stub line or None))."""
+    out, inside, indent, body, stub = [], False, "", [], None
     for n, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith(begin):
             if inside:
                 raise MarkerError(f"{where}, line {n}: nested {begin}")
             inside, indent, body = True, line[: len(line) - len(line.lstrip())], []
+            rest = stripped[len(begin) :].strip()
+            stub = rest[len("stub:") :].strip() if rest.startswith("stub:") else None
+            if rest and not stub:
+                raise MarkerError(f"{where}, line {n}: after {begin} only 'stub: LINE' may follow, got {rest!r}")
         elif stripped.startswith(end):
             if not inside:
                 raise MarkerError(f"{where}, line {n}: {end} without {begin}")
-            out.append(("solution", (indent, body)))
+            out.append(("solution", (indent, body, stub)))
             inside = False
         elif inside:
             body.append(line)
@@ -81,9 +87,11 @@ def transform_cell_source(source: str, cell_type: str, target: str, where: str =
         elif cell_type == "markdown":
             lines.append(MD_STUB)
         else:
-            indent = payload[0]
+            indent, stub = payload[0], payload[2]
             lines.append(indent + CODE_STUB)
-            if indent:
+            if stub:
+                lines.append(indent + stub)
+            elif indent:
                 lines.append(indent + "raise NotImplementedError")
     return "\n".join(lines)
 
@@ -174,8 +182,8 @@ def public_data(assignment: str) -> dict:
     data = {"assignment": assignment, "questions": {}}
     for name in ASSIGNMENTS[assignment]:
         q = QUESTIONS[name]
-        if q.kind != "function":
-            continue
+        if q.graded_by != "function":
+            continue  # config: no public data; prediction: read from the notebook; written: by hand
         entries = []
         for case in hidden.public_cases(name):
             encoded = drivers.encode(case)

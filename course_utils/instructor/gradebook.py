@@ -44,9 +44,14 @@ ID_COLUMNS = ["student_id", "name"]
 @dataclass(frozen=True)
 class QuestionInfo:
     name: str
-    kind: str  # "function", "config" or "written"
+    kind: str  # what the student does: paper, derive, predict, bug, design or written (older runs: function, config)
     points: float
     title: str
+    graded_by: str = ""  # "function", "config", "prediction" or "written"; empty: read from the kind
+
+    @property
+    def by_hand(self) -> bool:
+        return (self.graded_by or self.kind) == "written"
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -111,18 +116,24 @@ class GradeBook:
         if isinstance(qs, dict) and qs:
             order = {q.name: i for i, q in enumerate(table)}
             return [
-                QuestionInfo(n, str(q.get("kind", "function")), float(q.get("points", 0)), str(q.get("title", n)))
+                QuestionInfo(
+                    n,
+                    str(q.get("kind", "function")),
+                    float(q.get("points", 0)),
+                    str(q.get("title", n)),
+                    str(q.get("graded_by", "")),
+                )
                 for n, q in sorted(qs.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
             ]
-        return [QuestionInfo(q.name, q.kind, float(q.points), q.title) for q in table]
+        return [QuestionInfo(q.name, q.kind, float(q.points), q.title, q.graded_by) for q in table]
 
     @property
     def written(self) -> list[QuestionInfo]:
-        return [q for q in self.questions if q.kind == "written"]
+        return [q for q in self.questions if q.by_hand]
 
     @property
     def auto(self) -> list[QuestionInfo]:
-        return [q for q in self.questions if q.kind != "written"]
+        return [q for q in self.questions if not q.by_hand]
 
     def question(self, name: str) -> QuestionInfo:
         for q in self.questions:

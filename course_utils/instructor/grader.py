@@ -71,6 +71,7 @@ CHECK_FILES = [
     HERE.parent / "grading" / "drivers.py",
     HERE.parent / "grading" / "compare.py",
     HERE.parent / "grading" / "tuning.py",
+    HERE.parent / "grading" / "predictions.py",
 ]
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_CELLS = 200_000
@@ -251,12 +252,15 @@ def make_plan(settings: Settings) -> dict:
     extra = _load_extra(settings.extra_checks)
     plan = {"assignment": settings.assignment, "questions": {}}
     for q in questions_of(settings.assignment):
-        if q.kind == "written":
+        if q.graded_by == "written":
             plan["questions"][q.name] = {"kind": "written"}
             continue
-        if q.kind == "config":
+        if q.graded_by == "config":
             runs = hidden.hidden_cases(q.name, _rng(settings.seed, q.name))
             plan["questions"][q.name] = {"kind": "config", "runs": runs}
+            continue
+        if q.graded_by == "prediction":
+            plan["questions"][q.name] = {"kind": "prediction"}  # read from the saved notebook, never run
             continue
         extra_cases = list(extra[q.name](_rng(settings.seed, q.name, 1))) if q.name in extra else []
         plan["questions"][q.name] = _function_plan(q, settings.seed, extra_cases)
@@ -300,7 +304,10 @@ def manifest(settings: Settings) -> dict:
         },
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "questions": {q.name: {"kind": q.kind, "points": q.points, "title": q.title} for q in qs},
+        "questions": {
+            q.name: {"kind": q.kind, "graded_by": q.graded_by, "level": q.level, "points": q.points, "title": q.title}
+            for q in qs
+        },
     }
 
 
@@ -497,6 +504,33 @@ def _grade_config(q, qplan, code, box) -> QuestionResult:
     return entry
 
 
+def grade_prediction(q, sub) -> QuestionResult:
+    """A predict question: the committed literal, read from the saved notebook (nothing runs), against the
+    instructor's band or choice. A prediction not committed before its experiment scores 0, with the reason."""
+    from course_utils.grading.predictions import committed
+
+    entry = _new_entry(q)
+    found = committed(sub, q.name)
+    label = "prediction committed before the experiment"
+    if not found.ok:
+        entry.status = "not-committed"
+        entry.detail = "; ".join(found.problems)
+        entry.cases.append(CaseResult(label, False, entry.detail))
+        return entry
+    entry.cases.append(CaseResult(label, True, f"{q.variable} = {found.value!r}"))
+    grading = hidden.GRADINGS[q.name]
+    right = bool(grading.accept(found.value))  # trusted code on a literal the parent parsed
+    entry.cases.append(CaseResult("prediction within the accepted band" if not q.choices else "predicted choice",
+                                  right, "accepted" if right else "not accepted"))  # fmt: skip
+    if right:
+        entry.points = q.points
+    else:
+        named = [vid for vid, matches in hidden.MISCONCEPTIONS.get(q.name, {}).items() if matches(found.value)]
+        if named:
+            entry.diagnosis = q.mistakes[named[0]]
+    return entry
+
+
 # --- reading a submission safely ------------------------------------------------------------------
 
 
@@ -619,7 +653,7 @@ def _unreadable(record: SubmissionResult, reason: str) -> None:
 def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box=None) -> SubmissionResult:
     """Grade one notebook; never raises for anything the notebook contains."""
     cache = {} if cache is None else cache
-    headings = {q.name: q.title for q in questions_of(settings.assignment) if q.kind == "written"}
+    headings = {q.name: q.title for q in questions_of(settings.assignment) if q.graded_by == "written"}
     record = SubmissionResult(str(path))
     if not settings.use_sandbox:
         record.flags.append("no-sandbox")
@@ -643,16 +677,25 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box
     try:
         for q in questions_of(settings.assignment):
             qplan = plan["questions"][q.name]
-            if q.kind == "written":
+            if q.graded_by == "written":
                 text = sub.written.get(q.name) if readable else None
                 record.written[q.name] = text
                 if readable and (text is None or text.strip() in extract.BLANK_ANSWERS):
                     record.flags.append(f"written-blank:{q.name}")
                 continue
+            if q.graded_by == "prediction":
+                if readable:
+                    entry = grade_prediction(q, sub)
+                else:
+                    entry = _failed(q, ["prediction committed before the experiment"], "missing", record.error)
+                if entry.status != "ok":
+                    record.flags.append(f"{entry.status}:{q.name}")
+                record.questions[q.name] = entry
+                continue
             answer = extract.extract_answer(sub, q.function) if readable else None
             code, flags = (None, []) if answer is None else (answer.code, answer.flags)
             record.flag(*flags)
-            labels = [c["label"] for c in (qplan["cases"] if q.kind == "function" else qplan["runs"])]
+            labels = [c["label"] for c in (qplan["cases"] if q.graded_by == "function" else qplan["runs"])]
             if code is None:
                 detail = answer.reason if readable else "the notebook could not be read"
                 entry = record.questions[q.name] = _failed(q, labels, "missing", detail)
@@ -663,7 +706,7 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box
                 continue
             if re.search(r"\binstructor\b", code):
                 record.flags.append(f"suspicious-import:{q.name}")
-            if q.kind == "config":
+            if q.graded_by == "config":
                 entry = _grade_config(q, qplan, code, box)
             else:
                 entry = _grade_function(q, qplan, code, box, cache)
@@ -675,7 +718,7 @@ def grade_submission(path: Path, plan: dict, settings: Settings, cache=None, box
         if owned:
             box.close()
     record.score = round(sum(e.points for e in record.questions.values()), 2)
-    record.max_score = sum(q.points for q in questions_of(settings.assignment) if q.kind != "written")
+    record.max_score = sum(q.points for q in questions_of(settings.assignment) if q.graded_by != "written")
     return record
 
 
@@ -755,7 +798,7 @@ def _work(path):
 
 
 def _crash_record(path, exc) -> SubmissionResult:
-    top = sum(q.points for q in questions_of(_WORKER["settings"].assignment) if q.kind != "written")
+    top = sum(q.points for q in questions_of(_WORKER["settings"].assignment) if q.graded_by != "written")
     return SubmissionResult(str(path), flags=["grader-error"], error=f"{type(exc).__name__}: {exc}", max_score=top)
 
 
@@ -926,8 +969,8 @@ def csv_columns(settings: Settings) -> list[str]:
     qs = questions_of(settings.assignment)
     return (
         ["submission", "file", "score", "max_score"]
-        + [q.name for q in qs if q.kind != "written"]
-        + [f"written:{q.name}" for q in qs if q.kind == "written"]
+        + [q.name for q in qs if q.graded_by != "written"]
+        + [f"written:{q.name}" for q in qs if q.graded_by == "written"]
         + ["flags"]
     )
 
@@ -939,11 +982,11 @@ def write_csv(path: Path, records: list[dict], settings: Settings) -> None:
     for r in records:
         row = [r["id"], r["submission"], f"{r['score']:g}", f"{r['max_score']:g}"]
         for q in questions_of(settings.assignment):
-            if q.kind == "written":
+            if q.graded_by == "written":
                 continue
             entry = r["questions"].get(q.name)
             row.append("" if entry is None else f"{entry['points']:g}")
-        row += ["" for q in questions_of(settings.assignment) if q.kind == "written"]  # filled in by hand
+        row += ["" for q in questions_of(settings.assignment) if q.graded_by == "written"]  # filled in by hand
         row.append(";".join(r["flags"]))
         writer.writerow(row)
     _atomic_write(path, buf.getvalue())

@@ -20,7 +20,7 @@ STUDENT_MODULES = (
     "backend.py", "devices.py", "distributed.py", "execution.py", "plots.py", "problems.py", "runner.py",
     "tree.py", "validate.py", "widgets.py",
     "grading/__init__.py", "grading/compare.py", "grading/drivers.py", "grading/extract.py",
-    "grading/feedback.py", "grading/tuning.py", "grading/validation.py",
+    "grading/feedback.py", "grading/predictions.py", "grading/tuning.py", "grading/validation.py",
 )  # fmt: skip
 
 # Folders of course_utils that are student-facing as a whole: folder -> the file patterns that ship.

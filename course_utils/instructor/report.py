@@ -76,7 +76,12 @@ def reason(entry: dict, function: str) -> str:
         return f"the grader could not finish running {function}: it {detail}" if detail else status
     if status in ("invalid-config", "error"):
         return f"{function}: {detail}"
+    if status == "not-committed":
+        return f"the prediction does not count as committed before the experiment: {detail}"
     cases = entry.get("cases", [])
+    if cases and str(cases[0].get("label", "")).startswith("prediction committed"):
+        text = "the committed prediction is outside the accepted answer (the explanation is graded by hand)"
+        return text + (f". Likely misconception: {scrub(entry['diagnosis'])}" if entry.get("diagnosis") else "")
     failed = [(i, c) for i, c in enumerate(cases, 1) if not c.get("passed")]
     if not failed:
         return detail or status or "no points"
@@ -159,7 +164,7 @@ def feedback_markdown(record: dict, assignment: str) -> str:
     if fb["notices"]:
         lines += ["", *[f"- {md_text(n)}" for n in fb["notices"]]]
     for q in questions_of(assignment):
-        if q.kind == "written":
+        if q.graded_by == "written":
             text = fb["written"].get(q.name)
             lines += ["", f"## {q.name}: {q.title} (written, {q.points:g} points, graded by hand)", ""]
             if text is None or text.strip() in BLANK_ANSWERS:
@@ -212,7 +217,7 @@ def feedback_html(record: dict, assignment: str) -> str:
     if fb["notices"]:
         parts.append("<ul>" + "".join(f"<li>{e_(n)}</li>" for n in fb["notices"]) + "</ul>")
     for q in questions_of(assignment):
-        if q.kind == "written":
+        if q.graded_by == "written":
             text = fb["written"].get(q.name)
             parts.append(f"<h2>{e_(q.name)}: {e_(q.title)} (written, {q.points:g} points, graded by hand)</h2>")
             blank = text is None or text.strip() in BLANK_ANSWERS

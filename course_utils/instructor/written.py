@@ -72,7 +72,7 @@ def export(out: Path, question: str, dest: Path) -> tuple[Path, Path]:
 
     book = GradeBook(out)
     q = book.question(question)
-    if q.kind != "written":
+    if not q.by_hand:
         raise WrittenError(f"{question} is graded automatically, not by hand (written questions: "
                            f"{[w.name for w in book.written]})")  # fmt: skip
     key = anonymous_ids(book, question)

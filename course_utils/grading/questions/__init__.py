@@ -18,7 +18,7 @@ import importlib
 from pathlib import Path
 
 from .ex09_tuning import TUNING
-from .record import HONEST, KINDS, LEVELS, MUTATES, NOT_CARRIED, Question
+from .record import GRADED_BY, HONEST, KINDS, LEVELS, MUTATES, NOT_CARRIED, Question
 
 # The assignments, in course order: a new assignment is a new module of that name, listed here.
 # The instructor's private half has one module of the same name per entry.
@@ -27,10 +27,12 @@ ASSIGNMENT_MODULES = (
     "ex03_minibatch_sgd",
     "ex04_momentum",
     "ex05_adagrad_rmsprop",
+    "ex06_rmsprop",
     "ex07_ema_bias_correction",
     "ex08_adam",
     "ex09_tuning",
     "ex10_amsgrad_adamw",
+    "ex11_beyond_adamw",
 )
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGNMENT_MODULES)
 
@@ -39,7 +41,8 @@ def build_registry(modules) -> tuple[dict[str, Question], dict[str, list[str]]]:
     """``QUESTIONS`` (name -> question) and ``ASSIGNMENTS`` (name -> question names, in notebook order).
 
     Raises ``ValueError`` for a module without ``ASSIGNMENT`` or ``QUESTIONS``, an assignment given
-    twice, a question filed under another assignment's module, or a question name used twice.
+    twice, a question filed under another assignment's module, a question name used twice, or a
+    predict question not followed by the written question in which the student explains the result.
     """
     questions: dict[str, Question] = {}
     assignments: dict[str, list[str]] = {}
@@ -62,6 +65,12 @@ def build_registry(modules) -> tuple[dict[str, Question], dict[str, list[str]]]:
                 )
             questions[q.name] = q
             assignments[assignment].append(q.name)
+        names = assignments[assignment]
+        for here, after in zip(names, [*names[1:], None], strict=True):
+            if questions[here].kind == "predict" and (after is None or questions[after].kind != "written"):
+                raise ValueError(
+                    f"{where}: predict question {here!r} must be followed by the written question that explains it"
+                )
     return questions, assignments
 
 
@@ -80,13 +89,17 @@ POINTS_TABLE_END = "<!-- end of points table -->"
 
 
 def points_table() -> str:
-    """The Markdown table of every assignment's questions and points, as INSTRUCTORS.md shows it."""
-    lines = ["| assignment | auto-graded questions (points) | written (points) |", "|---|---|---|"]
+    """The Markdown table of every question: kind, level, how it is graded, points, as INSTRUCTORS.md shows it."""
+    lines = [
+        "| assignment | question | kind | level | graded | points | what it asks |",
+        "|---|---|---|---|---|---:|---|",
+    ]
     for assignment in sorted(ASSIGNMENTS):
-        qs = questions_of(assignment)
-        auto = ", ".join(f"`{q.name}` ({q.points:g}): {q.title}" for q in qs if q.kind != "written")
-        written = ", ".join(f"`{q.name}` ({q.points:g})" for q in qs if q.kind == "written")
-        lines.append(f"| `{assignment}` | {auto} | {written} |")
+        for q in questions_of(assignment):
+            graded = "by hand" if q.graded_by == "written" else "automatically"
+            lines.append(
+                f"| `{assignment}` | `{q.name}` | {q.kind} | {q.level} | {graded} | {q.points:g} | {q.title} |"
+            )
     return "\n".join(lines)
 
 
@@ -110,7 +123,7 @@ def write_points_table(path) -> bool:
 
 
 __all__ = [
-    "ASSIGNMENT_MODULES", "ASSIGNMENTS", "HONEST", "KINDS", "LEVELS", "MODULES", "MUTATES", "NOT_CARRIED",
+    "ASSIGNMENT_MODULES", "ASSIGNMENTS", "GRADED_BY", "HONEST", "KINDS", "LEVELS", "MODULES", "MUTATES", "NOT_CARRIED",
     "QUESTIONS", "TUNING",
     "Question", "build_registry", "points_table", "questions_of", "with_points_table", "write_points_table",
 ]  # fmt: skip

@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="gd_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=2,
         title="one gradient-descent step",
@@ -32,7 +32,7 @@ QUESTIONS = (
     Question(
         name="numerical_gradient",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="central-difference gradient",
@@ -57,7 +57,8 @@ QUESTIONS = (
     Question(
         name="largest_stable_lr",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="derive",
+        tolerance="np.linalg.eigvalsh is backward stable: on these symmetric matrices (condition number up to 1e3) the largest eigenvalue comes out within a few 1e-16 relative, so rtol 1e-7 accepts any correct eigenvalue routine with a wide margin, while 1/L, the diagonal and the trace differ by factors of order 1.",
         level="core",
         points=2,
         title="largest stable learning rate 2/L of a quadratic",

@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="minibatch_indices",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="one epoch of shuffled minibatch indices",
@@ -35,7 +35,7 @@ QUESTIONS = (
     Question(
         name="sgd",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="minibatch SGD on the digits",
@@ -61,7 +61,8 @@ QUESTIONS = (
     Question(
         name="minibatch_noise",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="derive",
+        tolerance="a float64 sum of at most 60 x 6 squares: rounding is about 1e-15 relative, and an algebraically equivalent form such as E||g_i||^2 - ||mean||^2 loses at most (mean/spread)^2 ~ 1e2 times more in the public case with mean 10 (1e-13); rtol 1e-9 accepts both, while each known mistake changes the value by at least a factor (n - 1)/n >= 0.98, i.e. 2e-2.",
         points=3,
         title="derive the noise of a minibatch gradient drawn without replacement",
         function="minibatch_noise",

@@ -17,7 +17,7 @@ QUESTIONS = (
     Question(
         name="momentum_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="heavy-ball momentum step (torch.optim.SGD)",
@@ -42,7 +42,7 @@ QUESTIONS = (
     Question(
         name="nesterov_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="Nesterov momentum step (torch.optim.SGD, nesterov=True)",
@@ -68,7 +68,8 @@ QUESTIONS = (
     Question(
         name="polyak_momentum",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="derive",
+        tolerance="the eigenvalues are accurate to ~1e-16 relative and both formulas amplify input errors by at most sqrt(kappa) ~ 1e2 (kappa <= 1e4), so a correct answer is within ~1e-13; rtol 1e-7 (the default) leaves room for any order of operations, and every known mistake differs by far more than that.",
         level="stretch",
         points=3,
         title="derive Polyak's optimal learning rate and momentum for a quadratic",

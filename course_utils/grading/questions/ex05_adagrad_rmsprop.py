@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="adagrad_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="AdaGrad step (torch.optim.Adagrad)",
@@ -37,7 +37,7 @@ QUESTIONS = (
     Question(
         name="rmsprop_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="bug",
         level="core",
         points=3,
         title="find the bugs in an RMSprop step (torch.optim.RMSprop)",

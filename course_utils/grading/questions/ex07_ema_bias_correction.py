@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="ema_update",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=2,
         title="one step of an exponential moving average",
@@ -32,7 +32,7 @@ QUESTIONS = (
     Question(
         name="debiased_ema",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="bias-corrected EMA of a sequence",
@@ -58,7 +58,8 @@ QUESTIONS = (
     Question(
         name="ema_half_life",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="derive",
+        tolerance="log(beta) for beta as close to 1 as 1 - 1e-4 has relative error up to 1e-16/1e-4 = 1e-12 (whether written log(beta), log1p(beta - 1) or with log2), so rtol 1e-7 accepts every exact formula; the nearest mistake, ln 2/(1 - beta), differs by (1 - beta)/2 >= 5e-5 relative.",
         level="core",
         points=2,
         title="derive the half-life of an EMA",

@@ -40,7 +40,7 @@ QUESTIONS = (
     Question(
         name="adam_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=5,
         title="one Adam step (NumPy)",
@@ -51,7 +51,7 @@ QUESTIONS = (
     Question(
         name="adam_step_torch",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="stretch",
         points=3,
         title="the same Adam step on torch tensors (any dtype, any device)",
@@ -75,7 +75,7 @@ QUESTIONS = (
     Question(
         name="fixed_adam_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="bug",
         level="core",
         points=3,
         title="find the two bugs in a colleague's Adam step",
@@ -109,7 +109,8 @@ QUESTIONS = (
     Question(
         name="adam_state_bytes",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="derive",
+        tolerance="an integer count below 2**53, exact in float64; rtol 1e-12 only absorbs a conversion to float, while every known mistake is off by a whole factor or a whole bias vector.",
         points=2,
         title="derive the memory of Adam's state for a multilayer perceptron",
         function="adam_state_bytes",

@@ -11,7 +11,7 @@ QUESTIONS = (
     Question(
         name="choose_hyperparameters",
         assignment=ASSIGNMENT,
-        kind="config",
+        kind="design",
         level="core",
         points=6,
         title=f"reach a validation loss below {TUNING['threshold']} within {TUNING['steps']} steps",

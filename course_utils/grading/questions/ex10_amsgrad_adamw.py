@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="amsgrad_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="core",
         points=3,
         title="AMSGrad from Reddi et al.'s Algorithm 2, with torch's changes (torch.optim.Adam, amsgrad=True)",
@@ -39,7 +39,7 @@ QUESTIONS = (
     Question(
         name="adamw_step",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="bug",
         level="core",
         points=3,
         title="find the bug in an AdamW step: decoupled weight decay (torch.optim.AdamW)",
@@ -74,7 +74,7 @@ QUESTIONS = (
     Question(
         name="reddi_trajectory",
         assignment=ASSIGNMENT,
-        kind="function",
+        kind="paper",
         level="stretch",
         points=3,
         title="Reddi et al.'s counterexample",

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# How a question is graded. A closed set: a new kind (issue 11 plans implement-from-paper,
-# derive-then-check, predict-then-run, find-the-bug, design-an-experiment) is added here together
-# with the code that grades it, never by a free-form string in one question.
-KINDS = ("function", "config", "written")
+# What a question asks the student to do. A closed set: a new kind is added here together with the
+# code that grades it (GRADED_BY), never by a free-form string in one question.
+#   paper   implement an algorithm given only as a paper's pseudo-code or in words (no formula to copy)
+#   derive  derive a closed form, then write it as a function of the given inputs (hidden inputs vary)
+#   predict commit a prediction (a number or a choice) in its own cell, then run the experiment that reads it
+#   bug     find and fix the one or two subtle bugs of a plausible implementation
+#   design  choose settings that reach a target; the grader trains them itself on hidden seeds
+#   written explain in words; graded by hand with the rubric in INSTRUCTORS.md
+KINDS = ("paper", "derive", "predict", "bug", "design", "written")
+# How each kind is scored: "function" on the values a student's function returns on public and hidden
+# randomized cases (naming known mistakes), "config" by training the returned configuration on hidden
+# seeds, "prediction" by reading the committed literal from the saved notebook (never running it),
+# "written" by hand.
+GRADED_BY = {
+    "paper": "function",
+    "derive": "function",
+    "bug": "function",
+    "design": "config",
+    "predict": "prediction",
+    "written": "written",
+}
 LEVELS = ("core", "stretch")  # core: everyone does it; stretch: for those who want more
 OUTPUTS = ("arrays", "batches")
 
@@ -25,7 +42,7 @@ NOT_CARRIED = "the state is not carried over: you ignored the incoming state (or
 class Question:
     name: str  # the id used by check() and hint(), and the grade-book column
     assignment: str  # e.g. "ex08_adam"
-    kind: str  # one of KINDS: "function" (graded on values), "config" (on a training result), "written" (by hand)
+    kind: str  # one of KINDS (what the student does); GRADED_BY[kind] says how it is scored
     points: float
     title: str  # one line, shown in reports
     function: str | None = None  # name of the function the student defines
@@ -40,6 +57,14 @@ class Question:
     mistakes: dict = field(default_factory=dict)  # known wrong variant -> what to tell the student
     prompt: str = ""  # written questions: what to answer
     level: str = "core"  # one of LEVELS
+    tolerance: str = ""  # derive questions: why rtol is what it is (the arithmetic behind it)
+    variable: str | None = None  # predict questions: the top-level name that holds the committed prediction
+    choices: tuple = ()  # predict questions: the allowed answers of a choice (empty: the prediction is a number)
+
+    @property
+    def graded_by(self) -> str:
+        """How this question is scored: "function", "config", "prediction" or "written" (see GRADED_BY)."""
+        return GRADED_BY[self.kind]
 
     def __post_init__(self):
         where = f"question {self.name!r}"
@@ -55,7 +80,7 @@ class Question:
             raise ValueError(f"{where}: output must be one of {OUTPUTS}, got {self.output!r}")
         if isinstance(self.points, bool) or not isinstance(self.points, (int, float)) or not self.points > 0:
             raise ValueError(f"{where}: points must be a positive number, got {self.points!r}")
-        for name in ("params", "returns", "state", "hints"):
+        for name in ("params", "returns", "state", "hints", "choices"):
             if not isinstance(getattr(self, name), tuple):
                 raise TypeError(f"{where}: {name} must be a tuple, got {type(getattr(self, name)).__name__}")
         if not isinstance(self.mistakes, dict) or not all(
@@ -66,6 +91,18 @@ class Question:
             if not self.prompt or self.function or self.mistakes:
                 raise ValueError(f"{where}: a written question has a prompt, and no function or mistakes")
             return
+        if self.kind == "predict":
+            if self.function or not isinstance(self.variable, str) or not self.variable.isidentifier():
+                raise ValueError(f"{where}: a predict question names its top-level variable, and no function")
+            if self.choices and not all(isinstance(c, str) and c for c in self.choices):
+                raise ValueError(f"{where}: a predict question's choices must be non-empty strings")
+            if len(set(self.choices)) != len(self.choices) or len(self.choices) == 1:
+                raise ValueError(f"{where}: a predict question offers no choice, or at least two distinct ones")
+            return
+        if self.variable is not None or self.choices:
+            raise ValueError(f"{where}: only a predict question has a variable or choices")
+        if self.kind == "derive" and not (isinstance(self.tolerance, str) and self.tolerance.strip()):
+            raise ValueError(f"{where}: a derive question says why its tolerance rtol={self.rtol:g} is right")
         if not self.function or not self.function.isidentifier():
             raise ValueError(f"{where}: kind {self.kind!r} needs the name of the student's function")
         unknown = [n for n in (*self.state, self.grad_arg, self.t_arg) if n is not None and n not in self.params]

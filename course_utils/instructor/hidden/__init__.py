@@ -27,8 +27,9 @@ MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ASSIGN
 GRADINGS: dict[str, Grading] = build_registry(MODULES)  # question name -> its record; raises on any mismatch
 
 # Views for the grader and the build (derived from the records, never edited by hand).
-REFERENCES = {name: g.reference for name, g in GRADINGS.items()}
-VARIANTS = {name: dict(g.mistakes) for name, g in GRADINGS.items() if g.mistakes}
+REFERENCES = {name: g.reference for name, g in GRADINGS.items() if g.reference is not None}
+VARIANTS = {name: dict(g.mistakes) for name, g in GRADINGS.items() if g.mistakes and g.reference is not None}
+MISCONCEPTIONS = {name: dict(g.mistakes) for name, g in GRADINGS.items() if g.accept is not None}  # predict questions
 
 
 def public_cases(name: str) -> list[dict]:
@@ -41,4 +42,4 @@ def hidden_cases(name: str, rng) -> list[dict]:
     return GRADINGS[name].hidden_cases(rng)
 
 
-__all__ = ["GRADINGS", "MODULES", "REFERENCES", "VARIANTS", "Grading", "hidden_cases", "public_cases"]
+__all__ = ["GRADINGS", "MISCONCEPTIONS", "MODULES", "REFERENCES", "VARIANTS", "Grading", "hidden_cases", "public_cases"]

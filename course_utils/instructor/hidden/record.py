@@ -16,21 +16,34 @@ from course_utils.grading.questions import QUESTIONS, Question
 
 @dataclass(frozen=True)
 class Grading:
+    """Function, bug, derive and design questions have a reference and cases; a predict question has
+    ``accept`` instead (is a committed prediction right?) and, as mistakes, one predicate per known
+    misconception (does this prediction come from it?)."""
+
     question: str  # the public question's name
-    reference: Callable  # the correct answer, written with + - * / ** so it runs on arrays and tensors
-    public_cases: Callable[[], list]  # () -> the fixed inputs of the notebook's check()
-    hidden_cases: Callable  # (rng) -> randomized cases for the batch grader, always as many
-    mistakes: dict[str, Callable] = field(default_factory=dict)  # mistake id -> a wrong implementation
+    reference: Callable | None = None  # the correct answer, written with + - * / ** so it runs on arrays and tensors
+    public_cases: Callable[[], list] | None = None  # () -> the fixed inputs of the notebook's check()
+    hidden_cases: Callable | None = None  # (rng) -> randomized cases for the batch grader, always as many
+    mistakes: dict[str, Callable] = field(default_factory=dict)  # mistake id -> a wrong implementation (or predicate)
+    accept: Callable | None = None  # predict questions: prediction -> True when it is within the stated band
 
     def __post_init__(self):
         q = QUESTIONS.get(self.question)
         if q is None:
             raise ValueError(f"grading registered for unknown question {self.question!r}")
-        if q.kind == "written":
+        if q.graded_by == "written":
             raise ValueError(f"{self.question}: a written question is graded by hand, it has no reference")
-        for name in ("reference", "public_cases", "hidden_cases"):
-            if not callable(getattr(self, name)):
-                raise TypeError(f"{self.question}: {name} must be callable")
+        if q.graded_by == "prediction":
+            if not callable(self.accept):
+                raise TypeError(f"{self.question}: a predict question needs accept(prediction) -> bool")
+            if any(getattr(self, name) is not None for name in ("reference", "public_cases", "hidden_cases")):
+                raise ValueError(f"{self.question}: a predict question is read, never run: no reference or cases")
+        else:
+            if self.accept is not None:
+                raise ValueError(f"{self.question}: only a predict question has accept")
+            for name in ("reference", "public_cases", "hidden_cases"):
+                if not callable(getattr(self, name)):
+                    raise TypeError(f"{self.question}: {name} must be callable")
         unknown = sorted(set(self.mistakes) - set(q.mistakes))
         if unknown:
             raise ValueError(
@@ -71,7 +84,7 @@ def build_registry(modules, questions=None) -> dict[str, Grading]:
             if g.question in gradings:
                 raise ValueError(f"{where}: question {g.question!r} is graded twice")
             gradings[g.question] = g
-    missing = sorted(n for n, q in questions.items() if q.kind != "written" and n not in gradings)
+    missing = sorted(n for n, q in questions.items() if q.graded_by != "written" and n not in gradings)
     if missing:
         raise ValueError(f"auto-graded questions without a reference implementation: {missing}")
     return gradings
