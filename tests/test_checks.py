@@ -5,6 +5,7 @@ diagnostic message is pinned: literally for the Adam family, and for the others 
 message in course_utils/grading/questions/<assignment>.py (one source for the wording).
 """
 
+import re
 import time
 
 import numpy as np
@@ -177,3 +178,55 @@ def test_tuning_check_trains_and_reports(capsys):
     assert "✓ seed 0: validation loss after 300 steps = 0.0998 (must be below 0.12)" in out[1]
     assert "optimizer must be one of sgd, adagrad, rmsprop, adam, adamw, nadam, adamax; got 'lbfgs'" in out[2]
     assert "✗ seed 0: validation loss after 300 steps = 0.4487 (must be below 0.12): above the threshold" in out[3]
+
+
+# The last rung of every hint ladder is a worked explanation (why, with a small numeric example), never
+# the answer's code. Code is recognised by what an explanation in words and numbers does not need: the
+# keyword `return`, a loop header, a NumPy or torch call, an in-place operator, or an assignment whose
+# right-hand side combines variables (`buf = momentum * buf + grad`, `v_max = max(v_max, v)`), in
+# backticks or not; the right-hand side ends at a sentence's end or a closing parenthesis. A worked
+# equation between numbers and symbols (`m_1 = 0.1 · 2 = 0.2`, `u = max(0.999 · 0, 0.5)`) is allowed.
+_CODE_SIGNS = {
+    "a return statement": re.compile(r"\breturn\b"),
+    "a loop header": re.compile(r"\bfor\s+\w+(\s*,\s*\w+)*\s+in\b"),
+    "a NumPy or torch call": re.compile(r"\b(np|numpy|torch)\.\w+"),
+    "an in-place operator": re.compile(r"[-+*/]=(?!=)"),
+    "an assignment of an expression in variables": re.compile(
+        r"(?<![\w.=!<>])[A-Za-z_]\w*(\[[^\]]*\])?\s*=(?!=)(?:[^=,;:.)]|\.(?=\S))*?"
+        r"(\b[A-Za-z_]\w*(\s*[-+*/]|[(.[][A-Za-z_])|[-+*/]\s*[A-Za-z_]\w*\b)"
+    ),
+}
+
+
+def code_in_hint(text):
+    """The kinds of answer code found in a hint (an empty list for a worked explanation)."""
+    return [label for label, rx in _CODE_SIGNS.items() if rx.search(text)]
+
+
+def test_code_in_a_hint_is_recognised():
+    code = [
+        "`buf = momentum * buf + grad`; `return params - lr * buf, buf`.",
+        "One line: return x - lr * grad",
+        "`avg = np.zeros_like(xs[0])`, then loop.",
+        "for t, x in enumerate(xs, start=1): append the corrected value",
+        "never write m *= beta1",
+        "v_max = max(v_max, v), then divide",
+        "`L = np.linalg.eigvalsh(A).max()`, then return 2 / L.",
+        "`order[i:i + batch_size]` with order = rng.permutation(n)",
+        "Second loop: r = r + s (a - b) = (2, 3).",
+    ]
+    assert [bool(code_in_hint(s)) for s in code] == [True] * len(code)
+    words = [
+        "Worked example: m_1 = 0.1 · 2 = 0.2 and v_1 = 0.001 · 4 = 0.004, so the step is 0.1 · 2/(2 + ε) ≈ 0.1 = η.",
+        "At t = 1 the factor is 1 - β = 0.1; for β = 0.9 the window is 1/(1 - β) = 10 steps.",
+        "η < 2/10 = 0.2, and θ = (1, -2) moves to (0.95, -2.1).",
+        "With tol = 0.1. The step must satisfy 1 / sqrt(1 - 0.9**t) <= 1.1, and u = max(0.999 * 0, 0.5) = 0.5.",
+    ]
+    assert [code_in_hint(s) for s in words] == [[]] * len(words)
+
+
+@pytest.mark.parametrize("name", [n for n, q in QUESTIONS.items() if q.hints])
+def test_the_last_hint_is_a_worked_explanation_not_the_answer_code(name):
+    last = QUESTIONS[name].hints[-1]
+    assert code_in_hint(last) == [], last
+    assert any(ch.isdigit() for ch in last), "the worked explanation has a small numeric example"

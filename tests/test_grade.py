@@ -309,5 +309,5 @@ def test_cli(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "1 submissions; mean score 5.00" in run.stdout
+    assert "1 submissions; mean score 7.00" in run.stdout  # ema_update 2 + debiased_ema 3 + ema_half_life 2
     assert (tmp_path / "grades.csv").read_text().splitlines()[1].startswith("ex07_ema_bias_correction,")

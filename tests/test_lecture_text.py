@@ -62,7 +62,9 @@ def test_the_lecture_links_the_notation_table_near_the_top(name):
 OLD_SYMBOLS = {
     "the loss written L": re.compile(r"\\nabla\s*L\b|(?<![A-Za-z\\])L\(\\theta|\\partial L\b"),
     "Kingma & Ba's step size alpha (the course writes eta)": re.compile(r"\\alpha"),
-    "an iterate index k (the course indexes steps by t)": re.compile(r"_\{k\s*\+\s*1\}|\\theta_\{?k\b"),
+    "an iterate index k (the course indexes steps by t)": re.compile(
+        r"_\{k\s*\+\s*1\}|(?<![A-Za-z\\])(?:x|\\theta)_\{?k\}?(?![A-Za-z0-9_])"
+    ),
 }
 
 
@@ -77,10 +79,23 @@ def test_markdown_uses_the_course_notation(path):
 
 
 def test_old_symbols_are_caught():
-    old = ["$\\nabla L(\\theta)$", "with $\\alpha = 0.99$", "$x_{k+1} = x_k - \\eta g$"]
-    assert [any(rx.search(s) for rx in OLD_SYMBOLS.values()) for s in old] == [True, True, True]
-    new = ["$\\nabla f(\\theta)$ and $\\eta < 2/L$", "$\\sum_k \\beta^k g_{t-k}$", "$\\lambda_{\\max}$"]
-    assert [any(rx.search(s) for rx in OLD_SYMBOLS.values()) for s in new] == [False, False, False]
+    old = [
+        "$\\nabla L(\\theta)$",
+        "with $\\alpha = 0.99$",
+        "$x_{k+1} = x_k - \\eta g$",
+        "every $x_k$",
+        "$\\theta_k$",
+        "$x_{k}$",
+    ]
+    assert [any(rx.search(s) for rx in OLD_SYMBOLS.values()) for s in old] == [True] * 6
+    new = [
+        "$\\nabla f(\\theta)$ and $\\eta < 2/L$",
+        "$\\sum_k \\beta^k g_{t-k}$",
+        "$\\lambda_{\\max}$",
+        "layer sizes $n_k$",
+        "$x_i$",
+    ]
+    assert [any(rx.search(s) for rx in OLD_SYMBOLS.values()) for s in new] == [False] * 5
 
 
 @pytest.mark.parametrize("name", TEXT_DONE)

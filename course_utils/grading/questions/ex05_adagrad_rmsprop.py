@@ -10,6 +10,7 @@ QUESTIONS = (
         name="adagrad_step",
         assignment=ASSIGNMENT,
         kind="paper",
+        level="core",
         points=3,
         title="AdaGrad step (torch.optim.Adagrad)",
         function="adagrad_step",
@@ -19,14 +20,16 @@ QUESTIONS = (
         grad_arg="grad",
         hints=(
             "AdaGrad keeps, per coordinate, the sum of all squared gradients so far, and divides the step by its root.",
-            "sum_sq = sum_sq + grad**2 first; then params - lr * grad / (sqrt(sum_sq) + eps), with eps outside the root.",
-            "`sum_sq = sum_sq + grad * grad`; `return params - lr * grad / (np.sqrt(sum_sq) + eps), sum_sq` "
-            "(use `sum_sq ** 0.5` to work on torch tensors too).",
+            "Order matters: first add this step's g_t² to the running sum s_t, then divide g_t by √s_t + ε (ε outside the root, as torch does).",
+            "Worked example: η = 0.1 and a gradient of 2, then 2 again, from an empty sum. Step 1: s = 4, step 0.1 · 2/√4 = 0.1. "
+            "Step 2: s = 8, step 0.1 · 2/√8 ≈ 0.071. The same gradient moves less each time: after t equal gradients the step is η/√t. "
+            "Dividing by the old sum instead would divide 2 by √0 + ε on the first step, a step of about 2·10⁹. "
+            "Return the new sum as well: it is the state the next call needs.",
         ),
         mistakes={
-            "eps_inside": "eps is inside the square root. torch adds it outside: grad / (sqrt(sum_sq) + eps).",
-            "old_sum": "you divided by the accumulator *before* adding this step's grad**2. Add first, then divide.",
-            "abs_sum": "you accumulated |grad| instead of grad**2.",
+            "eps_inside": "eps is inside the square root. torch adds it outside: g_t / (√s_t + ε).",
+            "old_sum": "you divided by the sum *before* adding this step's g_t². Add first, then divide.",
+            "abs_sum": "you accumulated |g_t| instead of g_t².",
             "not_carried": NOT_CARRIED,
             "mutates": MUTATES,
         },
@@ -34,23 +37,27 @@ QUESTIONS = (
     Question(
         name="rmsprop_step",
         assignment=ASSIGNMENT,
-        kind="paper",
+        kind="bug",
+        level="core",
         points=3,
-        title="RMSprop step (torch.optim.RMSprop)",
+        title="find the bugs in an RMSprop step (torch.optim.RMSprop)",
         function="rmsprop_step",
         params=("params", "grad", "v", "lr", "alpha", "eps"),
         returns=("params", "v"),
         state=("params", "v"),
         grad_arg="grad",
         hints=(
-            "RMSprop replaces AdaGrad's growing sum by an exponential moving average of squared gradients.",
-            "v = alpha * v + (1 - alpha) * grad**2; then params - lr * grad / (sqrt(v) + eps). No bias correction.",
-            "`v = alpha * v + (1 - alpha) * grad * grad`; `return params - lr * grad / (v ** 0.5 + eps), v`.",
+            "Run the given code on a tiny case and compare it with torch.optim.RMSprop: call it twice with the same arrays and print v before and after each call.",
+            "Two things differ from torch: where ε goes relative to the square root, and what happens to the caller's v (does the array you passed in still hold its old values after the call?).",
+            "Worked explanation: torch divides by √v_t + ε. With v_t = 10⁻¹⁶ and ε = 10⁻⁸, √(v_t + ε) ≈ 10⁻⁴ but √v_t + ε = 2·10⁻⁸: "
+            "ε inside the root damps tiny gradients 5000 times more (that is the TensorFlow/Keras convention, not torch's). "
+            "And an in-place multiplication of v changes the array the caller still holds: if the caller keeps v to log it or to retry the step, "
+            "it silently sees the new value. Write the update so that it builds new arrays and leaves its arguments as they were.",
         ),
         mistakes={
-            "no_one_minus": "the (1 - alpha) factor is missing: v = alpha * v + (1 - alpha) * grad**2.",
-            "eps_inside": "eps is inside the square root. torch adds it outside: grad / (sqrt(v) + eps).",
-            "adagrad_sum": "you summed squared gradients like AdaGrad. RMSprop *averages* them: v = alpha * v + (1 - alpha) * grad**2.",
+            "no_one_minus": "the (1 - β2) factor is missing (β2 is `alpha` in torch): v_t = β2 v_{t-1} + (1 - β2) g_t².",
+            "eps_inside": "eps is inside the square root (the TensorFlow/Keras convention). torch adds it outside: g_t / (√v_t + ε).",
+            "adagrad_sum": "you summed squared gradients like AdaGrad. RMSprop *averages* them: v_t = β2 v_{t-1} + (1 - β2) g_t².",
             "not_carried": NOT_CARRIED,
             "mutates": MUTATES,
         },
@@ -59,6 +66,7 @@ QUESTIONS = (
         name="adagrad_decay",
         assignment=ASSIGNMENT,
         kind="written",
+        level="core",
         points=2,
         title="why AdaGrad's steps shrink too fast",
         prompt="Why do AdaGrad's step sizes keep shrinking, why does that suit sparse features, and how does RMSprop change it?",

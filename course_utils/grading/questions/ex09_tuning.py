@@ -12,6 +12,7 @@ QUESTIONS = (
         name="choose_hyperparameters",
         assignment=ASSIGNMENT,
         kind="design",
+        level="core",
         points=6,
         title=f"reach a validation loss below {TUNING['threshold']} within {TUNING['steps']} steps",
         function="choose_hyperparameters",
@@ -22,14 +23,17 @@ QUESTIONS = (
             "default 1e-3 is far too cautious.",
             'A larger batch (up to 128) makes each step less noisy; a cosine schedule ("schedule": "cosine") lets '
             "you start with a large step and end with a small one.",
-            "Compare a few configurations with `evaluate_config(config, seed)` for seeds 0-3: choose one that is below "
-            "the threshold for *every* seed, with some margin.",
+            "Worked explanation: the grade runs your configuration on hidden seeds, so a configuration that reaches 0.11 on one seed "
+            "and 0.13 on another earns half the points. Suppose three learning rates give mean validation losses 0.20, 0.10 and 0.105 over "
+            "seeds 0-3, with the middle one ranging 0.09-0.13 and the last 0.10-0.11: the last is the better choice, since its worst seed still passes. "
+            "Judge each candidate by its worst seed and keep a margin below the threshold; the seeds you tried are not the ones that grade you.",
         ),
     ),
     Question(
         name="tuning_method",
         assignment=ASSIGNMENT,
         kind="written",
+        level="core",
         points=2,
         title="how you searched",
         prompt="Describe your search (grid or random, which ranges), what mattered most, and how you avoided overfitting "

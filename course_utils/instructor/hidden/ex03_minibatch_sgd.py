@@ -140,6 +140,49 @@ def _sgd_hidden(rng):
     return cases
 
 
+# --- minibatch_noise (derive: E||g_B - grad f||^2 for a batch drawn without replacement) -------------
+
+
+def _noise(G, B, *, fpc="n-1", ddof=0, center=True, total=True):
+    G = np.asarray(G, dtype=float)
+    n = G.shape[0]
+    dev = G - G.mean(axis=0) if center else G
+    per_coordinate = (dev**2).sum(axis=0) / (n - ddof)
+    sigma2 = per_coordinate.sum() if total else per_coordinate
+    factor = {"n-1": (n - B) / (n - 1), "n": (n - B) / n, "none": 1.0}[fpc]
+    return sigma2 / B * factor
+
+
+def minibatch_noise(per_example_grads, batch_size):
+    return _noise(per_example_grads, batch_size)
+
+
+def _noise_public():
+    rng = public_rng()
+    return [
+        _case(
+            "two examples with gradients 1 and -1, B = 1",
+            args={"per_example_grads": np.array([[1.0], [-1.0]]), "batch_size": 1},
+        ),
+        _case("5 examples in 3-D, B = 2", args={"per_example_grads": rng.normal(size=(5, 3)), "batch_size": 2}),
+        _case(
+            "8 examples in 2-D with a large mean gradient, B = 3",
+            args={"per_example_grads": 10.0 + rng.normal(size=(8, 2)), "batch_size": 3},
+        ),
+        _case("a full batch: 6 examples, B = 6", args={"per_example_grads": rng.normal(size=(6, 4)), "batch_size": 6}),
+    ]
+
+
+def _noise_hidden(rng):
+    cases = []
+    for _ in range(4):
+        n, d = int(rng.integers(4, 60)), int(rng.integers(1, 7))
+        B = int(rng.integers(1, n))
+        G = float(10 ** rng.uniform(-3, 2)) * (rng.normal(size=d) + rng.normal(size=(n, d)))
+        cases.append(_case(f"{n} random examples in {d}-D, B = {B}", args={"per_example_grads": G, "batch_size": B}))
+    return cases
+
+
 GRADING = (
     Grading(
         "minibatch_indices",
@@ -159,5 +202,18 @@ GRADING = (
         mistakes={"full_batch": _sgd_full, "ascent": _sgd_ascent, "one_step": _sgd_one_step, "mutates": _sgd_mutates},
         public_cases=_sgd_public,
         hidden_cases=_sgd_hidden,
+    ),
+    Grading(
+        "minibatch_noise",
+        reference=minibatch_noise,
+        mistakes={
+            "with_replacement": lambda per_example_grads, batch_size: _noise(per_example_grads, batch_size, fpc="none"),
+            "fpc_over_n": lambda per_example_grads, batch_size: _noise(per_example_grads, batch_size, fpc="n"),
+            "sample_variance": lambda per_example_grads, batch_size: _noise(per_example_grads, batch_size, ddof=1),
+            "no_centering": lambda per_example_grads, batch_size: _noise(per_example_grads, batch_size, center=False),
+            "per_coordinate": lambda per_example_grads, batch_size: _noise(per_example_grads, batch_size, total=False),
+        },
+        public_cases=_noise_public,
+        hidden_cases=_noise_hidden,
     ),
 )

@@ -10,6 +10,7 @@ import numpy as np
 from .common import arr as _a
 from .common import case as _case
 from .common import public_rng
+from .common import rotated as _rotated
 from .common import scales as _scales
 from .common import shape as _shape
 from .common import values as _values
@@ -151,6 +152,48 @@ def _nes_mutates(params, grad, buf, lr, momentum=0.9):
     return params, buf
 
 
+# --- polyak_momentum (derive: Polyak's optimal heavy-ball tuning on a quadratic) --------------------
+
+
+def _polyak(A, *, curvatures="eigen", lr_rule="polyak", beta_rule="polyak"):
+    lam = np.linalg.eigvalsh(A) if curvatures == "eigen" else np.diag(A)
+    L, mu = float(lam.max()), float(lam.min())
+    lr = 4.0 / (L**0.5 + mu**0.5) ** 2 if lr_rule == "polyak" else 2.0 / (L + mu)
+    kappa = L / mu
+    if beta_rule == "polyak":
+        beta = ((kappa**0.5 - 1) / (kappa**0.5 + 1)) ** 2
+    elif beta_rule == "rate":
+        beta = (kappa**0.5 - 1) / (kappa**0.5 + 1)
+    else:
+        beta = ((kappa - 1) / (kappa + 1)) ** 2
+    return lr, beta
+
+
+def polyak_momentum(A):
+    return _polyak(A)
+
+
+def _polyak_public():
+    rng = public_rng()
+    M = rng.normal(size=(3, 3))
+    return [
+        _case("axis-aligned bowl, curvatures 1 and 4", args={"A": np.diag([1.0, 4.0])}),
+        _case("curvatures 1 and 100, rotated by 45 degrees", args={"A": _rotated(100.0, 45.0)}),
+        _case("a 3 x 3 positive definite matrix", args={"A": M @ M.T + 0.2 * np.eye(3)}),
+    ]
+
+
+def _polyak_hidden(rng):
+    cases = []
+    for _ in range(2):
+        kappa, angle = float(10 ** rng.uniform(0.3, 4)), float(rng.uniform(5, 85))
+        cases.append(_case("rotated 2-D bowl", args={"A": float(10 ** rng.uniform(-1, 1)) * _rotated(kappa, angle)}))
+    n = int(rng.integers(3, 7))
+    M = rng.normal(size=(n, n))
+    cases.append(_case(f"random {n} x {n} positive definite matrix", args={"A": M @ M.T + 0.1 * np.eye(n)}))
+    return cases
+
+
 GRADING = (
     Grading(
         "momentum_step",
@@ -177,5 +220,17 @@ GRADING = (
         },
         public_cases=_public,
         hidden_cases=_hidden,
+    ),
+    Grading(
+        "polyak_momentum",
+        reference=polyak_momentum,
+        mistakes={
+            "rate_not_beta": lambda A: _polyak(A, beta_rule="rate"),
+            "gd_lr": lambda A: _polyak(A, lr_rule="gd"),
+            "diag": lambda A: _polyak(A, curvatures="diag"),
+            "kappa_not_root": lambda A: _polyak(A, beta_rule="kappa"),
+        },
+        public_cases=_polyak_public,
+        hidden_cases=_polyak_hidden,
     ),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .common import arr as _a
@@ -97,6 +99,26 @@ def _debiased_hidden(rng):
     return cases
 
 
+# --- ema_half_life (derive: beta^h = 1/2) -----------------------------------------------------------
+
+
+def ema_half_life(beta):
+    return math.log(2.0) / -math.log(beta)
+
+
+def _half_life_public():
+    return [
+        _case("beta = 0.5", args={"beta": 0.5}),
+        _case("beta = 0.9", args={"beta": 0.9}),
+        _case("beta = 0.999 (Adam's beta2)", args={"beta": 0.999}),
+        _case("beta = 0.2", args={"beta": 0.2}),
+    ]
+
+
+def _half_life_hidden(rng):
+    return [_case("random beta", args={"beta": float(1 - 10 ** rng.uniform(-4, -0.1))}) for _ in range(4)]
+
+
 GRADING = (
     Grading(
         "ema_update",
@@ -117,5 +139,17 @@ GRADING = (
         },
         public_cases=_debiased_public,
         hidden_cases=_debiased_hidden,
+    ),
+    Grading(
+        "ema_half_life",
+        reference=ema_half_life,
+        mistakes={
+            "window": lambda beta: 1.0 / (1.0 - beta),
+            "approximation": lambda beta: math.log(2.0) / (1.0 - beta),
+            "new_weight": lambda beta: math.log(2.0) / -math.log(1.0 - beta),
+            "inverted": lambda beta: -math.log(beta) / math.log(2.0),
+        },
+        public_cases=_half_life_public,
+        hidden_cases=_half_life_hidden,
     ),
 )

@@ -249,6 +249,106 @@ def _torch_hidden(rng):
     return cases
 
 
+# --- fixed_adam_step (a colleague's Adam in Kingma & Ba's efficient form, Section 2) ----------------
+
+
+def _efficient(params, grads, m, v, t, lr, betas, eps, *, shift=0, eps_mode="algorithm1"):
+    """Adam in the efficient form: one step size absorbs both corrections.
+
+    ``eps_mode`` "algorithm1" adds eps * sqrt(1 - beta2^t) after the root of the raw v (identical to Algorithm
+    1 and torch); "inside" adds eps under the root (the given code's bug); "hat" adds a constant eps after the
+    root (Kingma & Ba's epsilon-hat, Keras's convention). ``shift=1`` is the given code's t = t + 1.
+    """
+    b1, b2 = betas
+    t = t + shift
+    m = b1 * m + (1 - b1) * grads
+    v = b2 * v + (1 - b2) * grads * grads
+    bc2_root = (1 - b2**t) ** 0.5
+    step_size = lr * bc2_root / (1 - b1**t)
+    if eps_mode == "inside":
+        denom = (v + eps) ** 0.5
+    elif eps_mode == "hat":
+        denom = v**0.5 + eps
+    else:
+        denom = v**0.5 + eps * bc2_root
+    return params - step_size * m / denom, m, v
+
+
+def _efficient_variant(**options):
+    def fn(params, grads, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        return _efficient(params, grads, m, v, t, lr, betas, eps, **options)
+
+    return fn
+
+
+FIXED_MISTAKES = {
+    "as_given": _efficient_variant(shift=1, eps_mode="inside"),
+    "t_still_shifted": _efficient_variant(shift=1),
+    "eps_still_inside": _efficient_variant(eps_mode="inside"),
+    "eps_hat": _efficient_variant(eps_mode="hat"),
+    "not_carried": _adam_not_carried,
+    "mutates": adam_mutates,
+}
+
+
+# --- adam_state_bytes (derive: the memory of Adam's state) -----------------------------------------
+
+
+def _parameter_count(layer_sizes, biases=True):
+    sizes = [int(s) for s in layer_sizes]
+    return sum(a * b + (b if biases else 0) for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+
+
+def adam_state_bytes(layer_sizes, bytes_per_value, amsgrad):
+    return (3 if amsgrad else 2) * _parameter_count(layer_sizes) * bytes_per_value
+
+
+STATE_MISTAKES = {
+    "no_bias": lambda layer_sizes, bytes_per_value, amsgrad: (
+        (3 if amsgrad else 2) * _parameter_count(layer_sizes, biases=False) * bytes_per_value
+    ),
+    "one_moment": lambda layer_sizes, bytes_per_value, amsgrad: _parameter_count(layer_sizes) * bytes_per_value,
+    "with_params": lambda layer_sizes, bytes_per_value, amsgrad: (
+        (5 if amsgrad else 4) * _parameter_count(layer_sizes) * bytes_per_value
+    ),
+    "amsgrad_ignored": lambda layer_sizes, bytes_per_value, amsgrad: (
+        2 * _parameter_count(layer_sizes) * bytes_per_value
+    ),
+}
+
+
+def _state_public():
+    return [
+        _case("layers (3, 4, 2), float32", args={"layer_sizes": [3, 4, 2], "bytes_per_value": 4, "amsgrad": False}),
+        _case(
+            "layers (3, 4, 2), float32, AMSGrad", args={"layer_sizes": [3, 4, 2], "bytes_per_value": 4, "amsgrad": True}
+        ),
+        _case(
+            "a digits classifier (64, 32, 10), float64",
+            args={"layer_sizes": [64, 32, 10], "bytes_per_value": 8, "amsgrad": False},
+        ),
+        _case(
+            "an MNIST MLP (784, 1000, 1000, 10), bfloat16 state, AMSGrad",
+            args={"layer_sizes": [784, 1000, 1000, 10], "bytes_per_value": 2, "amsgrad": True},
+        ),
+    ]
+
+
+def _state_hidden(rng):
+    cases = []
+    for i in range(4):
+        depth = int(rng.integers(2, 6))
+        sizes = [int(s) for s in rng.integers(1, 3000, size=depth)]
+        nbytes = int(rng.choice([2, 4, 8]))
+        cases.append(
+            _case(
+                f"random layers {tuple(sizes)}, {nbytes} bytes per value" + (", AMSGrad" if i % 2 else ""),
+                args={"layer_sizes": sizes, "bytes_per_value": nbytes, "amsgrad": bool(i % 2)},
+            )
+        )
+    return cases
+
+
 GRADING = (
     Grading(
         "adam_step",
@@ -263,5 +363,19 @@ GRADING = (
         mistakes=MISTAKES,
         public_cases=_torch_public,
         hidden_cases=_torch_hidden,
+    ),
+    Grading(
+        "fixed_adam_step",
+        reference=adam_step,
+        mistakes=FIXED_MISTAKES,
+        public_cases=_numpy_public,
+        hidden_cases=functools.partial(hidden_cases, name="adam_step"),
+    ),
+    Grading(
+        "adam_state_bytes",
+        reference=adam_state_bytes,
+        mistakes=STATE_MISTAKES,
+        public_cases=_state_public,
+        hidden_cases=_state_hidden,
     ),
 )

@@ -106,6 +106,15 @@ def _adamw_after(params, grads, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, 
     return p * (1 - lr * weight_decay), m, v
 
 
+def _adamw_scaled_decay(params, grads, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """The bug of the notebook's given code: the decay term shares Adam's adaptive denominator."""
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grads
+    v = b2 * v + (1 - b2) * grads * grads
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return params - lr * (m_hat + weight_decay * params) / (v_hat**0.5 + eps), m, v
+
+
 def _adamw_not_carried(params, grads, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
     return adamw_step(params, grads, 0 * m, 0 * v, t, lr, betas, eps, weight_decay)
 
@@ -142,7 +151,7 @@ def _adamw_public():
 # --- reddi_trajectory (Reddi, Kale & Kumar 2018, Section 3) ----------------------------------------
 
 
-def _reddi(C, steps, alpha, amsgrad, *, clip=True, decay=True, phase=1, max_of_vhat=False, eps=1e-8):
+def _reddi(C, steps, lr, amsgrad, *, clip=True, decay=True, phase=1, max_of_vhat=False, eps=1e-8):
     beta2 = 1.0 / (1.0 + C * C)
     x, v, v_max = 0.0, 0.0, 0.0
     xs = [x]
@@ -155,7 +164,7 @@ def _reddi(C, steps, alpha, amsgrad, *, clip=True, decay=True, phase=1, max_of_v
         else:
             v_max = max(v_max, v)
             v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
-        step = alpha / math.sqrt(t) if decay else alpha
+        step = lr / math.sqrt(t) if decay else lr
         x = x - step * g / (math.sqrt(v_hat) + eps)
         if clip:
             x = min(1.0, max(-1.0, x))
@@ -163,25 +172,25 @@ def _reddi(C, steps, alpha, amsgrad, *, clip=True, decay=True, phase=1, max_of_v
     return np.array(xs)
 
 
-def reddi_trajectory(C, steps, alpha, amsgrad):
-    return _reddi(C, steps, alpha, amsgrad)
+def reddi_trajectory(C, steps, lr, amsgrad):
+    return _reddi(C, steps, lr, amsgrad)
 
 
 def _reddi_public():
     return [
-        _case("Adam, C = 3, 1500 steps, alpha = 0.5", args={"C": 3.0, "steps": 1500, "alpha": 0.5, "amsgrad": False}),
-        _case("AMSGrad, C = 3, 1500 steps, alpha = 0.5", args={"C": 3.0, "steps": 1500, "alpha": 0.5, "amsgrad": True}),
+        _case("Adam, C = 3, 1500 steps, lr = 0.5", args={"C": 3.0, "steps": 1500, "lr": 0.5, "amsgrad": False}),
+        _case("AMSGrad, C = 3, 1500 steps, lr = 0.5", args={"C": 3.0, "steps": 1500, "lr": 0.5, "amsgrad": True}),
     ]
 
 
 def _reddi_hidden(rng):
     C = float(rng.uniform(3, 10))
-    alpha = float(rng.uniform(0.2, 1.0))
+    lr = float(rng.uniform(0.2, 1.0))
     steps = int(rng.integers(600, 1200))
     return [
         _case(
-            f"{'AMSGrad' if ams else 'Adam'}, random C, alpha and length",
-            args={"C": C, "steps": steps, "alpha": alpha, "amsgrad": ams},
+            f"{'AMSGrad' if ams else 'Adam'}, random C, lr and length",
+            args={"C": C, "steps": steps, "lr": lr, "amsgrad": ams},
         )
         for ams in (False, True)
     ]
@@ -208,6 +217,7 @@ GRADING = (
             "l2": _adamw_l2,
             "no_lr": _adamw_no_lr,
             "decay_after": _adamw_after,
+            "scaled_decay": _adamw_scaled_decay,
             "not_carried": _adamw_not_carried,
             "mutates": _adamw_mutates,
         },
@@ -218,10 +228,10 @@ GRADING = (
         "reddi_trajectory",
         reference=reddi_trajectory,
         mistakes={
-            "no_clip": lambda C, steps, alpha, amsgrad: _reddi(C, steps, alpha, amsgrad, clip=False),
-            "const_lr": lambda C, steps, alpha, amsgrad: _reddi(C, steps, alpha, amsgrad, decay=False),
-            "gradient_phase": lambda C, steps, alpha, amsgrad: _reddi(C, steps, alpha, amsgrad, phase=0),
-            "max_of_vhat": lambda C, steps, alpha, amsgrad: _reddi(C, steps, alpha, amsgrad, max_of_vhat=True),
+            "no_clip": lambda C, steps, lr, amsgrad: _reddi(C, steps, lr, amsgrad, clip=False),
+            "const_lr": lambda C, steps, lr, amsgrad: _reddi(C, steps, lr, amsgrad, decay=False),
+            "gradient_phase": lambda C, steps, lr, amsgrad: _reddi(C, steps, lr, amsgrad, phase=0),
+            "max_of_vhat": lambda C, steps, lr, amsgrad: _reddi(C, steps, lr, amsgrad, max_of_vhat=True),
         },
         public_cases=_reddi_public,
         hidden_cases=_reddi_hidden,
