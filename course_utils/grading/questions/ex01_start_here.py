@@ -52,7 +52,7 @@ QUESTIONS = (
         hints=(
             "Lecture 1, section 6: on f(x) = a x**2 / 2 gradient descent gives x_t = (1 - lr a)**t x0. Write the size of the gradient after t steps, then the condition of the gradient-norm test.",
             "The test fires when |a x_t| = a |1 - lr a|**t |x0| <= grad_tol. Take logarithms; ln|1 - lr a| is negative, which flips the inequality, and the absolute value matters when lr a > 1 (the iterates change sign, their size still shrinks). The answer is the smallest whole t that satisfies it (lr a = 1 reaches the minimum in one step).",
-            "Worked example: a = 2, lr = 0.75 (so lr a = 1.5 and |1 - lr a| = 0.5), x0 = 3, grad_tol = 0.01. The gradient after t steps is 2 * 0.5**t * 3 = 6 * 0.5**t, which is at most 0.01 once 0.5**t <= 1/600, t >= ln(600) / ln(2) = 9.23: the answer is 10 (at t = 9 the gradient is 0.0117, at t = 10 it is 0.0059). Testing the iterate |x_t| <= 0.01 instead would give 9 and is a different test.",
+            "Worked example: a = 2, lr = 0.75 (the product of lr and a is 1.5, and |1 - 1.5| = 0.5), x0 = 3, grad_tol = 0.01. The gradient after t steps is 2 * 0.5**t * 3 = 6 * 0.5**t, which is at most 0.01 once 0.5**t <= 1/600, t >= ln(600) / ln(2) = 9.23: the answer is 10 (at t = 9 the gradient is 0.0117, at t = 10 it is 0.0059). Testing the iterate |x_t| <= 0.01 instead would give 9 and is a different test.",
         ),
         mistakes={
             "iterate_not_gradient": "you tested the iterate |x_t| against grad_tol. The gradient is a x_t: its size is a |x_t|.",
@@ -103,7 +103,7 @@ QUESTIONS = (
         hints=(
             "Walk through the validation losses once, keeping three things: the best loss so far, where it was, and how many checks in a row have not improved on it.",
             "A check improves only if its loss is below the best so far by *more than* min_delta: a smaller decrease, an equal loss or a larger one all count as no improvement, and they leave the best unchanged. Stop at the first check at which the counter reaches patience; if that never happens, stop at the last check. The best index is the best up to and including the stopping check.",
-            "Worked example, val_losses = [5, 3, 2.95, 4, 2, 6, 6], patience = 2, min_delta = 0.1. Check 0: best 5 at 0. Check 1: 3 < 5 - 0.1, best 3 at 1, counter 0. Check 2: 2.95 is lower, but not by more than 0.1: counter 1, best still 3 at 1. Check 3: 4, counter 2 = patience: stop at 3 with best 1. Ignoring min_delta would make check 2 an improvement, and the run would go on to check 6 and return best 4.",
+            "Worked example, val_losses = [5, 3, 2.95, 4, 2, 6, 6], patience = 2, min_delta = 0.1. Check 0: best 5 at 0. Check 1: 3 < 5 - 0.1, best 3 at 1, counter 0. Check 2: 2.95 is lower, but not by more than 0.1: counter 1, best still 3 at 1. Check 3: 4, counter 2 = patience: stop at 3 with best 1. Ignoring min_delta would make check 2 an improvement, and the run would go on to check 6 and report best 4.",
         ),
         mistakes={
             "no_min_delta": "any decrease counted as an improvement. A check improves only if it is below the best by more than min_delta.",

@@ -51,7 +51,7 @@ QUESTIONS = (
         hints=(
             "Ask for each method whether its update treats the coordinate axes specially. What would happen to its iterates if you rotated the problem and the starting point together?",
             "Heavy ball's update is a linear combination of the gradient and the previous step: it commutes with a rotation. Adam divides each coordinate by its own running RMS: a diagonal rescaling in the original axes.",
-            "Reason it through on the axis-aligned quadratic first: each of Adam's coordinates sees only one curvature, and the diagonal rescaling undoes the conditioning. After a rotation every coordinate mixes both curvatures: can one number per coordinate still undo it?",
+            "Reason it through on the axis-aligned quadratic first: each of Adam's coordinates sees only one curvature, and the diagonal rescaling undoes the conditioning. After a rotation every coordinate mixes both curvatures: can one number per coordinate still undo it? A number to try: curvatures 1 and 100 rotated by 45 degrees give a Hessian whose diagonal entries are both (1 + 100)/2 = 50.5 and whose off-diagonal entry is (100 - 1)/2 = 49.5 in size.",
         ),
         mistakes={
             "momentum_slows": "momentum's update is a linear combination of gradients and past steps: rotating the problem and the start together rotates its whole path and changes no distance or count.",
