@@ -31,7 +31,7 @@ LATEST_VENV := .venv-latest
 NOTEBOOK_DIRS := notebooks solutions exercises
 # Run once, checked twice: where the browser pass can run (Debian's Chromium is installed), `make test`
 # runs the lectures only there, in JupyterLab, and checks their outputs with strict nbval's own
-# comparison (tests/nbval_replay.py) and their cell times for the budget; the nbval pass then covers
+# comparison (nbval_compare in tests/conftest.py) and their cell times for the budget; the nbval pass then covers
 # the other notebook folders. LECTURES_IN_BROWSER= (empty) runs the lectures under nbval as well.
 LECTURES_IN_BROWSER ?= $(if $(wildcard /usr/bin/chromium),1,)
 BROWSER_TIMES = $(ARTIFACTS)/browser/notebook_times.json

@@ -1,6 +1,6 @@
-"""tests/nbval_replay.py gives the verdict strict nbval gives, on the same notebooks.
+"""The ``nbval_compare`` fixture (tests/conftest.py) gives the verdict strict nbval gives, on the same notebooks.
 
-`make test` checks the lectures' outputs from their run in JupyterLab with nbval_replay.compare
+`make test` checks the lectures' outputs from their run in JupyterLab with ``nbval_compare``
 instead of running them again under nbval; this shows the two checks agree: a notebook whose saved
 outputs match passes both, and each kind of change fails both, at the same cell.
 """
@@ -9,12 +9,15 @@ import copy
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
-from nbval_replay import ROOT, SANITIZE_FILE, compare
 
 from course_utils import execution
+
+ROOT = Path(__file__).resolve().parents[1]
+SANITIZE_FILE = ROOT / "tests" / "nbval_sanitize.cfg"
 
 CELLS = [
     'print("loss", 0.25)',
@@ -89,40 +92,40 @@ def _cells(problems) -> str:
 
 
 @pytest.mark.slow
-def test_unchanged_notebook_passes_both(versions, fresh):
+def test_unchanged_notebook_passes_both(versions, fresh, nbval_compare):
     nb, nbval_failed = versions["unchanged"]
-    assert compare(nb, fresh) == []
+    assert nbval_compare(nb, fresh) == []
     assert nbval_failed == ""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["stream", "result", "missing"])
-def test_each_change_fails_both_at_the_same_cell(versions, fresh, name):
+def test_each_change_fails_both_at_the_same_cell(versions, fresh, name, nbval_compare):
     nb, nbval_failed = versions[name]
-    mine = compare(nb, fresh)
+    mine = nbval_compare(nb, fresh)
     assert mine, "the replay check missed a changed output"
     assert _cells(mine) == nbval_failed != ""
 
 
-def test_an_unexpected_error_is_reported_and_an_expected_one_is_compared(executed):
+def test_an_unexpected_error_is_reported_and_an_expected_one_is_compared(executed, nbval_compare):
     nb = nbformat.read(executed, as_version=4)
     fresh = [copy.deepcopy(c.outputs) for c in nb.cells if c.cell_type == "code"]
-    assert compare(nb, fresh) == []  # the tagged 1 / 0 matches its saved error
+    assert nbval_compare(nb, fresh) == []  # the tagged 1 / 0 matches its saved error
     error = nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[])
     fresh[0] = [error]
-    assert compare(nb, fresh) == ["Cell 0: cell execution caused an exception: ValueError: boom"]
+    assert nbval_compare(nb, fresh) == ["Cell 0: cell execution caused an exception: ValueError: boom"]
     fresh = [copy.deepcopy(c.outputs) for c in nb.cells if c.cell_type == "code"]
     fresh[-1][0]["evalue"] = "another message"
-    assert _cells(compare(nb, fresh)) == "6"
+    assert _cells(nbval_compare(nb, fresh)) == "6"
 
 
-def test_skipped_and_ignored_cells_are_not_compared_and_a_missing_cell_is(executed):
+def test_skipped_and_ignored_cells_are_not_compared_and_a_missing_cell_is(executed, nbval_compare):
     nb = nbformat.read(executed, as_version=4)
     fresh = [copy.deepcopy(c.outputs) for c in nb.cells if c.cell_type == "code"]
     fresh[3] = [nbformat.v4.new_output("execute_result", data={"text/plain": "0.123"}, execution_count=4)]
     fresh[5] = []
-    assert compare(nb, fresh) == []
-    assert compare(nb, fresh[:-1]) == ["7 code cells saved but 6 in the run"]
+    assert nbval_compare(nb, fresh) == []
+    assert nbval_compare(nb, fresh[:-1]) == ["7 code cells saved but 6 in the run"]
 
 
 def test_the_sanitize_file_is_the_one_make_test_gives_nbval():

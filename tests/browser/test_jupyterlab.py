@@ -8,7 +8,7 @@ reports the same medians.
 
 This run is also the lectures' strict nbval check in `make test` (run once, checked twice): the
 outputs JupyterLab shows are compared with the committed ones by nbval's own comparison
-(tests/nbval_replay.py), and each cell's kernel CPU time is recorded for the runtime budget
+(the nbval_compare fixture of tests/conftest.py), and each cell's kernel CPU time is recorded for the runtime budget
 (COURSE_BROWSER_NOTEBOOK_TIMES, default artifacts/browser/notebook_times.json, read by
 tools/notebook_budget.py like the nbval pass's file).
 """
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbval_replay import compare
 
 from .lab import CHROMIUM, Lab, answer_exercise, browser_context, check_notebook, copy_course, summarize
 
@@ -113,7 +112,7 @@ def page(lab, tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", LECTURES)
-def test_lecture_runs_in_jupyterlab(page, lab, name):
+def test_lecture_runs_in_jupyterlab(page, lab, name, nbval_compare):
     path = f"notebooks/{name}.ipynb"
     report = check_notebook(page, lab.url, lab.token, path, ARTIFACTS / f"{name}.png")
     if report.roundtrips:
@@ -121,7 +120,7 @@ def test_lecture_runs_in_jupyterlab(page, lab, name):
     saved = nbformat.read(ROOT / path, as_version=4)
     CELL_TIMES[path] = _cell_times(lab, path, saved)
     assert report.problems == []
-    differences = compare(saved, report.outputs)  # strict nbval's check, on this run's outputs
+    differences = nbval_compare(saved, report.outputs)  # strict nbval's check, on this run's outputs
     assert differences == [], "\n".join(differences)
     assert report.images >= 1
     source = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
