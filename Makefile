@@ -187,7 +187,7 @@ test-latest: $(BIN)/uv
 #     lecture's run in JupyterLab is also its strict nbval check and its budget timing.
 # All three start at once, beside the website build (`make site` into build/site); the site's own
 # tests in passes 2 and 3 check that build (COURSE_SITE_DIR) and wait until it has ended
-# (COURSE_SITE_READY, tests/site_helpers.py), while the rest of their pass goes on;
+# (COURSE_SITE_READY, the website fixture of tests/conftest.py), while the rest of their pass goes on;
 #  4. with MACHINES_QUICK=1 (.ci/run), `make test-machines-quick`, started when the nbval pass ends.
 # Then the notebook budget and the linter.
 MACHINES_QUICK ?=

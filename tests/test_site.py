@@ -13,17 +13,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from site_helpers import (
-    ROOT,
-    broken_links,
-    build_site,
-    external_resources,
-    page_weight,
-    parse,
-    site_html,
-    wait_for_make_site,
-)
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import build_site as site  # noqa: E402
 
@@ -33,21 +24,21 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory):
-    return site_html(tmp_path_factory)
+def html(tmp_path_factory, website):
+    return website.site_html(tmp_path_factory)
 
 
 # --- the build --------------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_build_prints_the_index_path_last(tmp_path):
+def test_build_prints_the_index_path_last(tmp_path, website):
     if os.environ.get("COURSE_SITE_STDOUT"):  # make test kept what its `make site` printed
-        wait_for_make_site()
+        website.wait_for_make_site()
         out = Path(os.environ["COURSE_SITE_DIR"]) / "html"
         stdout = Path(os.environ["COURSE_SITE_STDOUT"]).read_text(encoding="utf-8")
     else:
-        out, stdout = build_site(tmp_path / "site")
+        out, stdout = website.build_site(tmp_path / "site")
     last = stdout.strip().splitlines()[-1]
     assert Path(last) == (out / "index.html").resolve() and Path(last).is_file()
 
@@ -73,9 +64,11 @@ def test_home_page_maps_every_lecture(html):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
-def test_exercise_page_offers_the_student_notebook(html, path):
+def test_exercise_page_offers_the_student_notebook(html, path, website):
     page = html / "exercises" / f"{path.stem}.html"
-    downloads = [ref for _, _, ref, _ in parse(page).refs if ref.endswith(f"/{path.name}") and "_downloads" in ref]
+    downloads = [
+        ref for _, _, ref, _ in website.parse(page).refs if ref.endswith(f"/{path.name}") and "_downloads" in ref
+    ]
     assert downloads, f"no .ipynb download link on {page.name}"
     target = (page.parent / downloads[0]).resolve()
     assert target.read_bytes() == path.read_bytes(), "the download must be the student notebook, unchanged"
@@ -83,38 +76,38 @@ def test_exercise_page_offers_the_student_notebook(html, path):
 
 
 @pytest.mark.slow
-def test_no_broken_internal_links(html):
-    assert broken_links(html) == []
+def test_no_broken_internal_links(html, website):
+    assert website.broken_links(html) == []
 
 
-def test_link_checker_finds_missing_files_and_anchors(tmp_path):
+def test_link_checker_finds_missing_files_and_anchors(tmp_path, website):
     page = '<a href="b.html#there">x</a><a href="gone.html">y</a><img src="i.png">'
     page += '<a href="https://example.org/x">ext</a><a href="#top">t</a><p id="top"></p>'
     (tmp_path / "a.html").write_text(page)
     (tmp_path / "b.html").write_text('<p id="here"></p>')
-    problems = broken_links(tmp_path)
+    problems = website.broken_links(tmp_path)
     assert len(problems) == 3, problems
     assert any("gone.html" in p for p in problems) and any("'there'" in p for p in problems)
     assert any("i.png" in p for p in problems)
 
 
 @pytest.mark.slow
-def test_site_loads_nothing_from_other_hosts(html):
-    assert external_resources(html) == []
+def test_site_loads_nothing_from_other_hosts(html, website):
+    assert website.external_resources(html) == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
-def test_lecture_page_weighs_at_most_5_mb(html, path):
-    weight = page_weight(html / "notebooks" / f"{path.stem}.html")
+def test_lecture_page_weighs_at_most_5_mb(html, path, website):
+    weight = website.page_weight(html / "notebooks" / f"{path.stem}.html")
     assert weight <= MAX_PAGE_BYTES, f"{weight / 2**20:.1f} MB"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
-def test_lecture_images_have_alt_text_and_math_is_marked_for_mathjax(html, path):
+def test_lecture_images_have_alt_text_and_math_is_marked_for_mathjax(html, path, website):
     page = html / "notebooks" / f"{path.stem}.html"
-    imgs = parse(page).imgs
+    imgs = website.parse(page).imgs
     assert imgs, "a lecture without a single figure?"
     assert [i["src"] for i in imgs if not (i.get("alt") or "").strip()] == []
     text = page.read_text(encoding="utf-8")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from site_helpers import external_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -60,7 +59,7 @@ def test_rules_on_a_small_lecture():
 
 
 @pytest.mark.slow
-def test_a_deck_builds_offline_and_prints_its_folder(tmp_path):
+def test_a_deck_builds_offline_and_prints_its_folder(tmp_path, website):
     lecture = LECTURES[0]
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "build_slides.py"), "--out", str(tmp_path / "slides"), str(lecture)],
@@ -73,7 +72,7 @@ def test_a_deck_builds_offline_and_prints_its_folder(tmp_path):
     text = deck.read_text(encoding="utf-8")
     assert text.count("<section") >= 5 and "reveal.js/dist/reveal.js" in text
     assert (folder / "reveal.js" / "dist" / "reveal.js").is_file() and (folder / "mathjax" / "tex-chtml.js").is_file()
-    assert external_resources(folder) == []
+    assert website.external_resources(folder) == []
     assert "application/vnd.jupyter.widget" not in text, "widgets must be replaced by their static pictures"
 
 

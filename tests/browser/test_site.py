@@ -8,7 +8,6 @@ Search finds "bias correction". The kernel-free explorers change their frame whe
 from pathlib import Path
 
 import pytest
-from site_helpers import site_html
 
 from .lab import CHROMIUM, browser_context, static_server
 
@@ -22,8 +21,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    html = site_html(tmp_path_factory)
+def server(tmp_path_factory, website):
+    html = website.site_html(tmp_path_factory)
     with static_server(html) as url:
         yield url
 
