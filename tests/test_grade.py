@@ -301,6 +301,19 @@ def test_solution_full_marks_stub_zero(assignment, tmp_path):
     assert stub["score"] == 0
 
 
+def test_a_failed_design_run_names_its_fingerprint(tmp_path):
+    from course_utils.grading.questions import QUESTIONS
+
+    source = "def choose_hyperparameters():\n    return {'optimizer': 'adam', 'lr': 1e-3, 'batch_size': 64}"
+    path = _write(_replace(_nb("ex09_tuning"), "choose_hyperparameters", source), tmp_path / "cautious.ipynb")
+    limits = sandbox.Limits(wall_seconds=30.0, cpu_seconds=30)
+    (record,) = grader.grade_batch([path], tmp_path / "out", _settings("ex09_tuning", limits=limits), jobs=1,
+                                   log=lambda s: None)  # fmt: skip
+    entry = record["questions"]["choose_hyperparameters"]
+    assert entry["points"] == 0
+    assert entry["diagnosis"] == QUESTIONS["choose_hyperparameters"].mistakes["too_cautious"]
+
+
 def test_cli(tmp_path):
     sol = ROOT / "solutions" / "ex07_ema_bias_correction.ipynb"
     run = subprocess.run(

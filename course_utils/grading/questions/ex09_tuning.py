@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (hints and messages are prose: one string per line reads better than wrapped fragments)
 """ex09: tuning Adam. What each question asks for (public: ships in the release)."""
 
-from .record import Question
+from .record import CONFIG_MISTAKES, Question
 
 ASSIGNMENT = "ex09_tuning"
 
@@ -18,6 +18,7 @@ QUESTIONS = (
         function="choose_hyperparameters",
         params=(),
         returns=("config",),
+        mistakes=dict(CONFIG_MISTAKES),
         hints=(
             "Start from Adam and sweep the learning rate on a log grid (1e-3 ... 1e-1): with this step budget the "
             "default 1e-3 is far too cautious.",
