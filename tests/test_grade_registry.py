@@ -267,8 +267,8 @@ def test_a_design_target_is_checked_and_used():
         dataclasses.replace(capstone, mistakes={"typo": "a message"})
 
 
-NEW_ASSIGNMENTS = ("ex01_start_here", "ex06_rmsprop", "ex11_beyond_adamw", "ex12_adam_pytorch", "ex13_adam_at_scale",
-                   "ex14_capstone")  # fmt: skip
+NEW_ASSIGNMENTS = ("ex01_start_here", "ex06_rmsprop", "ex09_tuning", "ex11_beyond_adamw", "ex12_adam_pytorch",
+                   "ex13_adam_at_scale", "ex14_capstone")  # fmt: skip
 
 
 @pytest.mark.parametrize("assignment", NEW_ASSIGNMENTS)
