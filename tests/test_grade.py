@@ -130,7 +130,7 @@ def test_every_submission_gets_a_row(hostile_batch):
 
 def test_solution_full_marks_and_stub_zero(hostile_batch):
     sol, stub = hostile_batch["records"]["solution"], hostile_batch["records"]["stub"]
-    assert sol["score"] == sol["max_score"] == 9  # 2 + 3 + 2 core, and the stretch gd_steps_needed 2
+    assert sol["score"] == sol["max_score"] == 9  # 2 + 3 + 2 core, and the stretch worst_case_steps 2
     assert sol["flags"] == []
     assert stub["score"] == 0
     assert "not-implemented:gd_step" in stub["flags"] and "written-blank:gd_zigzag" in stub["flags"]
@@ -159,7 +159,7 @@ def test_hostile_gd_step_costs_only_its_own_points(hostile_batch, name, status):
     assert entry["points"] == 0, entry
     assert _points(record, "numerical_gradient") == 3
     assert _points(record, "largest_stable_lr") == 2
-    assert _points(record, "gd_steps_needed") == 2
+    assert _points(record, "worst_case_steps") == 2
     assert record["score"] == 7
 
 

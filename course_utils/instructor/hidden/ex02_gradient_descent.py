@@ -187,7 +187,7 @@ def _lr_hidden(rng):
     return cases
 
 
-# --- gd_steps_needed (derive, stretch) --------------------------------------------------------------
+# --- worst_case_steps (derive, stretch) --------------------------------------------------------------
 # rho = max |1 - lr lambda_i|; the worst-case distance shrinks by rho per step: T = ceil(ln tol / ln rho).
 
 
@@ -199,7 +199,7 @@ def _eigs(A):
     return np.linalg.eigvalsh(A)
 
 
-def gd_steps_needed(A, lr, tol):
+def worst_case_steps(A, lr, tol):
     return _steps(float(np.max(np.abs(1 - lr * _eigs(A)))), tol)
 
 
@@ -300,8 +300,8 @@ GRADING = (
         hidden_cases=_lr_hidden,
     ),
     Grading(
-        "gd_steps_needed",
-        reference=gd_steps_needed,
+        "worst_case_steps",
+        reference=worst_case_steps,
         mistakes={"only_L": _steps_only_L, "only_mu": _steps_only_mu, "loss_rate": _steps_loss, "floor": _steps_floor},
         public_cases=_steps_public,
         hidden_cases=_steps_hidden,
