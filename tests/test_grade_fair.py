@@ -91,7 +91,7 @@ def test_top_level_definitions_score_like_the_same_code_inside_the_function(adam
 
 
 def test_a_correct_answer_with_top_level_helpers_gets_full_marks(adam_pairs):
-    assert adam_pairs["helpers_top"]["score"] == adam_pairs["helpers_top"]["max_score"] == 8
+    assert adam_pairs["helpers_top"]["score"] == adam_pairs["helpers_top"]["max_score"] == 13  # 5 + 3 + 3 + 2
     extracted = adam_pairs["helpers_top"]["questions"]["adam_step"]["extracted"]
     assert extracted["names"] == ["math (cell 5)", "HALF (cell 5)", "sqrt (cell 5)", "unpack (cell 5)"]
 
