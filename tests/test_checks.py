@@ -230,3 +230,31 @@ def test_the_last_hint_is_a_worked_explanation_not_the_answer_code(name):
     last = QUESTIONS[name].hints[-1]
     assert code_in_hint(last) == [], last
     assert any(ch.isdigit() for ch in last), "the worked explanation has a small numeric example"
+
+
+# A design question's named mistakes are fingerprints of a failed run (tuning.config_mistake): each comes with a
+# configuration that shows it, and check() must name exactly that one on seed 0.
+CONFIG_CASES = [(q, v) for q, wrong in hidden.WRONG_CONFIGS.items() for v in wrong]
+
+
+@pytest.mark.parametrize(("name", "variant"), CONFIG_CASES, ids=[f"{q}-{v}" for q, v in CONFIG_CASES])
+def test_each_wrong_configuration_is_named(name, variant):
+    result = evaluate(name, hidden.WRONG_CONFIGS[name][variant])
+    assert result.status == "failed"
+    assert result.diagnosis == QUESTIONS[name].mistakes[variant]
+
+
+def test_design_questions_name_at_least_three_fingerprints_and_none_for_a_pass():
+    from course_utils.grading import tuning
+
+    for name in hidden.WRONG_CONFIGS:
+        assert len(QUESTIONS[name].mistakes) >= 3, name
+        assert evaluate(name, hidden.REFERENCES[name]).diagnosis is None
+    adam = {"optimizer": "adam", "lr": 1e-3, "batch_size": 8}
+    assert tuning.config_mistake(adam, [0.05, 0.11]) is None  # every run passed: nothing to name
+    assert tuning.config_mistake(adam, [0.05, 0.5]) == "too_cautious"  # checked before the small batch
+    assert tuning.config_mistake({**adam, "lr": 0.01}, [float("inf")]) == "diverged"
+    assert tuning.config_mistake({**adam, "lr": 0.01}, [2.4]) == "diverged"  # worse than guessing (ln 10)
+    assert tuning.config_mistake({**adam, "lr": 0.01, "batch_size": 64}, [0.2]) is None  # no fingerprint fits
+    assert tuning.config_mistake({"optimizer": "sgd", "lr": 5.0, "batch_size": 64}, [0.2]) == "ends_high"
+    assert tuning.config_mistake({"optimizer": "sgd", "lr": 1.0, "batch_size": 64}, [0.2]) is None

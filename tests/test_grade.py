@@ -130,7 +130,7 @@ def test_every_submission_gets_a_row(hostile_batch):
 
 def test_solution_full_marks_and_stub_zero(hostile_batch):
     sol, stub = hostile_batch["records"]["solution"], hostile_batch["records"]["stub"]
-    assert sol["score"] == sol["max_score"] == 7
+    assert sol["score"] == sol["max_score"] == 9  # 2 + 3 + 2 core, and the stretch worst_case_steps 2
     assert sol["flags"] == []
     assert stub["score"] == 0
     assert "not-implemented:gd_step" in stub["flags"] and "written-blank:gd_zigzag" in stub["flags"]
@@ -159,7 +159,8 @@ def test_hostile_gd_step_costs_only_its_own_points(hostile_batch, name, status):
     assert entry["points"] == 0, entry
     assert _points(record, "numerical_gradient") == 3
     assert _points(record, "largest_stable_lr") == 2
-    assert record["score"] == 5
+    assert _points(record, "worst_case_steps") == 2
+    assert record["score"] == 7
 
 
 def test_hostile_details(hostile_batch):
@@ -172,13 +173,13 @@ def test_hostile_details(hostile_batch):
     assert "timeout:gd_step" in r["infinite_loop"]["flags"]
     assert "All tests passed" in r["fake_success"]["questions"]["gd_step"]["stdout"]
     assert r["mutates_input"]["questions"]["gd_step"]["diagnosis"].startswith("your function changed its input")
-    assert r["writes_files"]["score"] == 7  # its files stayed in the throw-away folder; its answer is right
+    assert r["writes_files"]["score"] == 9  # its files stayed in the throw-away folder; its answer is right
     assert not (Path.cwd() / "PWNED.txt").exists() and not (ROOT / "PWNED.txt").exists()
 
 
 def test_grandchildren_are_killed_and_hidden_module_is_blocked(hostile_batch):
     r = hostile_batch["records"]
-    assert r["forks_a_sleeper"]["score"] == 7  # the background process did not hang the grader
+    assert r["forks_a_sleeper"]["score"] == 9  # the background process did not hang the grader
     leftover = subprocess.run(["pgrep", "-f", f"sleep {SLEEPER}"], capture_output=True, text=True).stdout.split()
     assert leftover == []
     blocked = r["imports_hidden"]
@@ -193,10 +194,10 @@ def test_grandchildren_are_killed_and_hidden_module_is_blocked(hostile_batch):
 def test_damaged_structure(hostile_batch):
     r = hostile_batch["records"]
     assert r["duplicated_wrong_last"]["questions"]["gd_step"]["points"] == 0  # the last definition wins
-    assert r["duplicated_right_last"]["score"] == 7
+    assert r["duplicated_right_last"]["score"] == 9
     assert "duplicate:gd_step" in r["duplicated_right_last"]["flags"]
-    assert r["deleted_cell"]["score"] == 4 and "missing:numerical_gradient" in r["deleted_cell"]["flags"]
-    assert r["retyped_cell"]["score"] == 7 and "retyped-cell:largest_stable_lr" in r["retyped_cell"]["flags"]
+    assert r["deleted_cell"]["score"] == 6 and "missing:numerical_gradient" in r["deleted_cell"]["flags"]
+    assert r["retyped_cell"]["score"] == 9 and "retyped-cell:largest_stable_lr" in r["retyped_cell"]["flags"]
     for name in ("corrupt", "empty"):
         assert r[name]["score"] == 0 and "unreadable" in r[name]["flags"]
 
@@ -217,12 +218,12 @@ def test_csv_format(hostile_batch):
     text = (hostile_batch["out"] / "grades.csv").read_text()
     header = text.splitlines()[0]
     assert header == (
-        "submission,file,score,max_score,gd_step,numerical_gradient,largest_stable_lr,written:gd_zigzag,flags"
+        "submission,file,score,max_score,gd_step,numerical_gradient,largest_stable_lr,worst_case_steps,written:gd_zigzag,flags"
     )
     rows = _rows(hostile_batch["out"])
     for row in rows.values():
-        assert float(row["max_score"]) == 7
-        assert 0 <= float(row["score"]) <= 7
+        assert float(row["max_score"]) == 9
+        assert 0 <= float(row["score"]) <= 9
         assert row["written:gd_zigzag"] == ""
     assert list(rows) == sorted(rows)
 
@@ -264,8 +265,8 @@ def test_deterministic_for_a_seed_and_resumable(tmp_path):
     _write(sol, b)  # the student resubmits b
     log.clear()
     grader.grade_batch([a, b], first, _settings("ex02_gradient_descent", seed=7), log=log.append)
-    assert log == [f"skipped {a} (already graded with this manifest)", f"graded {b}: 7 / 7"]
-    assert _rows(first)["b"]["score"] == "7"
+    assert log == [f"skipped {a} (already graded with this manifest)", f"graded {b}: 9 / 9"]
+    assert _rows(first)["b"]["score"] == "9"
 
 
 def test_extra_checks_file(tmp_path):
@@ -301,6 +302,19 @@ def test_solution_full_marks_stub_zero(assignment, tmp_path):
     assert stub["score"] == 0
 
 
+def test_a_failed_design_run_names_its_fingerprint(tmp_path):
+    from course_utils.grading.questions import QUESTIONS
+
+    source = "def choose_hyperparameters():\n    return {'optimizer': 'adam', 'lr': 1e-3, 'batch_size': 64}"
+    path = _write(_replace(_nb("ex09_tuning"), "choose_hyperparameters", source), tmp_path / "cautious.ipynb")
+    limits = sandbox.Limits(wall_seconds=30.0, cpu_seconds=30)
+    (record,) = grader.grade_batch([path], tmp_path / "out", _settings("ex09_tuning", limits=limits), jobs=1,
+                                   log=lambda s: None)  # fmt: skip
+    entry = record["questions"]["choose_hyperparameters"]
+    assert entry["points"] == 0
+    assert entry["diagnosis"] == QUESTIONS["choose_hyperparameters"].mistakes["too_cautious"]
+
+
 def test_cli(tmp_path):
     sol = ROOT / "solutions" / "ex07_ema_bias_correction.ipynb"
     run = subprocess.run(
@@ -309,5 +323,5 @@ def test_cli(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "1 submissions; mean score 7.00" in run.stdout  # ema_update 2 + debiased_ema 3 + ema_half_life 2
+    assert "1 submissions; mean score 9.00" in run.stdout  # 2 + 3 + 2 + 2 (four questions)
     assert (tmp_path / "grades.csv").read_text().splitlines()[1].startswith("ex07_ema_bias_correction,")

@@ -1,9 +1,10 @@
 """A hostile class: one submission per attack an informed student could try, graded with two honest classmates.
 
 Every attack sits in ``gd_step`` of an otherwise correct ex02 notebook (the other questions are worth
-5 of 7 points). For each attack class the tests assert the outcome the issue asks for:
+all but gd_step's 2 points). For each attack class the tests assert the outcome the issue asks for:
 
-* points obtained <= points deserved (7 when the attack's own answer is right, else 5);
+* points obtained <= points deserved (all the auto-graded points when the attack's own answer is right, else
+  all but gd_step's 2);
 * every classmate's score is the one they get when graded without the attackers, also after a
   resumed run and after a detached process has had time to act;
 * nothing changed outside the output folder (submissions, the course package, solutions, sources);
@@ -31,6 +32,7 @@ LIMITS = sandbox.Limits(wall_seconds=6, cpu_seconds=6, memory_mb=1024, file_mb=4
 SEED = 4242
 MARKER = f"hostile-{secrets.token_hex(4)}"
 ASSIGNMENT = "ex02_gradient_descent"
+FULL = sum(q.points for q in questions_of(ASSIGNMENT) if q.graded_by != "written")  # auto-graded points; gd_step has 2
 RIGHT = "    return x - lr * grad\n"
 
 pytestmark = [
@@ -58,13 +60,13 @@ def _attacks(subs: Path, out: Path) -> dict:
             "        ns = {}\n        exec(re.search(r'^def gd_step\\(.*?(?=^\\S)', src, re.S | re.M).group(0), ns)\n"
             "        return ns['gd_step'](x, grad, lr)\n"
             "    except Exception:\n        return x\n",
-            5,
+            FULL - 2,
         ),
         "run_solution_notebook": (
             f"def gd_step(x, grad, lr):\n    path = {str(solution)!r}\n    try:\n"
             + steal.replace("    ", "        ", 1).replace("\n    ", "\n        ")
             + "    except Exception:\n        return x\n",
-            5,
+            FULL - 2,
         ),
         "read_classmate": (
             "def gd_step(x, grad, lr):\n    import glob\n"
@@ -72,7 +74,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             "        try:\n"
             + steal.replace("    ", "            ", 1).replace("\n    ", "\n            ")
             + "        except Exception:\n            pass\n    return x\n",
-            5,
+            FULL - 2,
         ),
         "brute_force_seed": (
             "def gd_step(x, grad, lr):\n    import json\n    try:\n"
@@ -82,7 +84,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             "        for s in range(200):\n            hidden.hidden_cases('gd_step', s)\n"
             "    except Exception:\n        pass\n"
             "    return x if seed is None else x - lr * grad\n",
-            5,
+            FULL - 2,
         ),
         "detached_rewriter": (
             "import os, time\n\ndef gd_step(x, grad, lr):\n    if os.fork() == 0:\n        os.setsid()\n"
@@ -92,7 +94,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             f"                    open(os.path.join({str(out)!r}, name), 'w').write('forged')\n"
             "                except OSError:\n                    pass\n"
             "        os._exit(0)\n" + RIGHT,
-            7,
+            FULL,
         ),
         "append_course_module": (
             "import course_utils.grading.compare as cmp\n\ndef gd_step(x, grad, lr):\n"
@@ -100,7 +102,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             "        try:\n"
             "            open(path, 'a').write('\\ncompare_case = lambda *a, **k: (True, \"ok\")\\n')\n"
             "        except OSError:\n            pass\n" + RIGHT,
-            7,
+            FULL,
         ),
         "overwrite_classmate": (
             "import glob, os\n\ndef gd_step(x, grad, lr):\n"
@@ -108,12 +110,12 @@ def _attacks(subs: Path, out: Path) -> dict:
             "        if 'overwrite' not in path:\n"
             "            try:\n                open(path, 'w').write('{}')\n                os.remove(path)\n"
             "            except OSError:\n                pass\n" + RIGHT,
-            7,
+            FULL,
         ),
         "fork_bomb": (
             "import os\n\ndef gd_step(x, grad, lr):\n    while True:\n        try:\n            os.fork()\n"
             "        except OSError:\n            pass\n",
-            5,
+            FULL - 2,
         ),
         "many_processes_big_memory": (
             "import subprocess, os\n\ndef gd_step(x, grad, lr):\n    for _ in range(300):\n        try:\n"
@@ -124,7 +126,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             "                except MemoryError:\n                    pass\n                os._exit(0)\n"
             "        except OSError:\n            break\n"
             "    hog = bytearray(3 << 30)\n    return x\n",
-            5,
+            FULL - 2,
         ),
         "odd_return_values": (
             "import numpy as np\nCALLS = []\n\nclass Evil:\n    def __array__(self, *a, **k):\n"
@@ -135,7 +137,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             "    odd = [Evil(), Weird(1.0), deep, np.array([object()]), 10 ** 400, (v for v in x.ravel()),\n"
             "           {'x': x}, 'x', x + 1j, np.full(x.shape, np.nan)]\n"
             "    return odd[len(CALLS) % len(odd)]\n",
-            5,
+            FULL - 2,
         ),
         "patch_checks": (
             "import numpy as np\nimport course_utils.grading.compare as cmp\n"
@@ -143,12 +145,12 @@ def _attacks(subs: Path, out: Path) -> dict:
             "def gd_step(x, grad, lr):\n    drv._mutated = lambda *a, **k: []\n    drv._snapshot = lambda *a, **k: {}\n"
             "    cmp.compare_case = lambda *a, **k: (True, 'ok')\n    np.array_equal = lambda *a, **k: True\n"
             "    x -= lr * grad\n    return x\n",
-            5,
+            FULL - 2,
         ),
         "kill_the_sandbox": (
             "import os, signal\n\ndef gd_step(x, grad, lr):\n    os.kill(os.getppid(), signal.SIGKILL)\n"
             "    os.kill(-1, signal.SIGKILL)\n    return x\n",
-            5,
+            FULL - 2,
         ),
         "forge_the_channel": (
             "import os, json, struct\n\ndef gd_step(x, grad, lr):\n"
@@ -156,7 +158,7 @@ def _attacks(subs: Path, out: Path) -> dict:
             " 'inputs_after': []}).encode()\n"
             "    for fd in range(0, 64):\n        try:\n            os.write(fd, struct.pack('>Q', len(body)) + body)\n"
             "        except OSError:\n            pass\n    return x\n",
-            5,
+            FULL - 2,
         ),
     }
 
@@ -310,7 +312,7 @@ def test_attack_earns_at_most_what_it_deserves(attacked, attack):
     deserved = attacked["attacks"][attack][1]
     assert "grader-error" not in record["flags"], record.get("error")
     assert record["score"] <= deserved, json.dumps(record["questions"]["gd_step"], indent=1)[:2000]
-    if deserved < 7:
+    if deserved < FULL:
         assert record["questions"]["gd_step"]["points"] == 0
     assert record["questions"]["numerical_gradient"]["points"] == 3  # the rest of the notebook is still graded
     _classmates_unchanged(attacked, attacked["records"])
@@ -374,7 +376,7 @@ def test_the_attacks_are_real_without_the_sandbox(attacked, tmp_path):
     path = attacked["subs"] / "load_instructor_by_path.ipynb"
     settings = grader.Settings(ASSIGNMENT, SEED, LIMITS, use_sandbox=False)
     record = grader.grade_batch([path], tmp_path / "plain", settings, log=lambda s: None)[0]
-    assert record["score"] == 7 > attacked["attacks"]["load_instructor_by_path"][1]
+    assert record["score"] == FULL > attacked["attacks"]["load_instructor_by_path"][1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -383,8 +385,8 @@ def test_the_attacks_are_real_without_the_sandbox(attacked, tmp_path):
 # ------------------------------------------------------------------------------------------------
 
 EX07 = "ex07_ema_bias_correction"
-EX07_AUTO = sum(q.points for q in questions_of(EX07) if q.kind != "written")  # full marks, auto-graded part
-EX07_ALL = EX07_AUTO + sum(q.points for q in questions_of(EX07) if q.kind == "written")
+EX07_AUTO = sum(q.points for q in questions_of(EX07) if q.graded_by != "written")
+EX07_TOTAL = sum(q.points for q in questions_of(EX07))
 HOSTILE = Path(__file__).with_name("hostile")
 
 
@@ -449,11 +451,8 @@ def test_a_jammed_scratch_folder_costs_classmates_nothing(tmp_path):
     records = _grade_in_sequence(
         tmp_path, {"aaa_mallory": _ex07(ema_update="jam_ema"), "bbb_alice": _ex07(), "ccc_carol": _ex07()}
     )
-    assert {sid: r["score"] for sid, r in records.items()} == {
-        "aaa_mallory": EX07_AUTO,
-        "bbb_alice": EX07_AUTO,
-        "ccc_carol": EX07_AUTO,
-    }
+    everyone = dict.fromkeys(("aaa_mallory", "bbb_alice", "ccc_carol"), EX07_AUTO)
+    assert {sid: r["score"] for sid, r in records.items()} == everyone
     assert not any(f.startswith("sandbox-error") for r in records.values() for f in r["flags"])
     paths = sorted((tmp_path / "subs").iterdir())
     again = grader.grade_batch(paths, tmp_path / "out", grader.Settings(EX07, None, LIMITS), log=lambda s: None)
@@ -509,9 +508,8 @@ def test_export_points_possible_come_from_the_assignment(tmp_path, monkeypatch):
     assert "grader-error" in records["a_crash"]["flags"]
     exports.export_all(tmp_path / "out", tmp_path / "export")
     rows = (tmp_path / "export" / "canvas.csv").read_text().splitlines()
-    assert rows[1].startswith("Points Possible") and rows[1].split(",")[-1] == f"{EX07_ALL:g}", rows[
-        :2
-    ]  # auto + written
+    assert rows[1].startswith("Points Possible"), rows[:2]
+    assert rows[1].split(",")[-1] == f"{EX07_TOTAL:g}", rows[:2]  # auto-graded and written points
 
 
 EX08 = "ex08_adam"

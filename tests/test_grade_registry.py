@@ -225,7 +225,10 @@ def test_the_derived_views_come_from_the_records():
     assert hidden.REFERENCES["gd_step"] is GD_GRADING.reference
     assert hidden.VARIANTS["gd_step"] == GD_GRADING.mistakes
     assert hidden.public_cases("gd_step")[0]["label"] == "a vector"
-    assert set(hidden.VARIANTS) == {n for n, g in hidden.GRADINGS.items() if g.mistakes and g.accept is None}
+    assert set(hidden.VARIANTS) == {
+        n for n, g in hidden.GRADINGS.items() if g.mistakes and g.public.graded_by == "function"
+    }
+    assert set(hidden.WRONG_CONFIGS) == {n for n, q in questions.QUESTIONS.items() if q.kind == "design"}
     assert set(hidden.MISCONCEPTIONS) == {n for n, g in hidden.GRADINGS.items() if g.accept is not None}
 
 
@@ -260,10 +263,12 @@ def test_a_design_target_is_checked_and_used():
     assert tuning.target_of("capstone_config") == target != tuning.target_of(None) == questions.TUNING
     with pytest.raises(tuning.ConfigError, match="no design question"):
         tuning.target_of("gd_step")
+    with pytest.raises(ValueError, match="a design question's mistakes are fingerprints"):
+        dataclasses.replace(capstone, mistakes={"typo": "a message"})
 
 
-NEW_ASSIGNMENTS = ("ex01_start_here", "ex06_rmsprop", "ex11_beyond_adamw", "ex12_adam_pytorch", "ex13_adam_at_scale",
-                   "ex14_capstone")  # fmt: skip
+NEW_ASSIGNMENTS = ("ex01_start_here", "ex06_rmsprop", "ex09_tuning", "ex11_beyond_adamw", "ex12_adam_pytorch",
+                   "ex13_adam_at_scale", "ex14_capstone")  # fmt: skip
 
 
 @pytest.mark.parametrize("assignment", NEW_ASSIGNMENTS)
@@ -271,7 +276,7 @@ def test_the_new_assignments_meet_the_quality_bar(assignment):
     qs = questions.questions_of(assignment)
     assert len({q.kind for q in qs}) >= 3 and {q.level for q in qs} == set(questions.LEVELS)
     for q in qs:
-        if q.graded_by in ("function", "prediction"):  # a design question is graded by training, not by mistakes
+        if q.graded_by != "written":  # a design question's mistakes are the fingerprints of a failed run
             named = [m for m in q.mistakes if m not in ("mutates", "not_carried")]
             assert len(named) >= 3, (q.name, named)
         if q.graded_by != "written":

@@ -99,10 +99,10 @@ def test_correct_submission(autograder, tmp_path):
     nb = nbformat.read(ROOT / "solutions" / f"{ASSIGNMENT}.ipynb", as_version=4)
     results = run_on(autograder[0], tmp_path / "autograder", nb)
     _check_format(results)
-    auto = [q for q in questions_of(ASSIGNMENT) if q.kind != "written"]
+    auto = [q for q in questions_of(ASSIGNMENT) if q.graded_by != "written"]
     assert [t["name"].split(":")[0] for t in results["tests"]] == [q.name for q in auto]
     assert [(t["score"], t["max_score"]) for t in results["tests"]] == [(q.points, q.points) for q in auto]
-    assert results["score"] == sum(q.points for q in auto)
+    assert results["score"] == sum(q.points for q in auto) == 9.0
     assert all("hidden checks passed" in t["output"] and "FAIL" not in t["output"] for t in results["tests"])
     assert "why_bias_correction (2 points)" in results["output"]  # the written question is left to hand grading
 

@@ -48,7 +48,7 @@ def test_one_extraction_for_the_grader_and_for_validate(tmp_path, monkeypatch):
     original = extract.extract_answer
     monkeypatch.setattr(extract, "extract_answer", lambda sub, fn: seen.append(fn) or original(sub, fn))
     assert report(_notebook(tmp_path), run=False).ok
-    assert seen == ["gd_step", "numerical_gradient", "largest_stable_lr"]
+    assert seen == ["gd_step", "numerical_gradient", "largest_stable_lr", "worst_case_steps"]
 
 
 def test_cli_ready_to_submit(tmp_path):

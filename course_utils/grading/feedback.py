@@ -166,7 +166,7 @@ def evaluate(name: str, answer, time_limit: float = TIME_LIMIT) -> CheckResult:
 
 
 def _evaluate_config(q, answer, time_limit) -> CheckResult:
-    from .tuning import ConfigError, evaluate_config
+    from .tuning import ConfigError, config_mistake, evaluate_config
 
     result = CheckResult(q.name, q.title, "failed")
     target = q.target or TUNING
@@ -192,6 +192,9 @@ def _evaluate_config(q, answer, time_limit) -> CheckResult:
     label = f"seed 0: validation loss after {target['steps']} steps = {shown} (must be below {target['threshold']})"
     result.lines.append((ok, label, "above the threshold" if not ok else "ok"))
     result.status = "passed" if ok else "failed"
+    mistake = config_mistake(res["config"], [loss], target)
+    if mistake in q.mistakes:
+        result.diagnosis = q.mistakes[mistake]
     return result
 
 

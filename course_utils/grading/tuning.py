@@ -139,6 +139,44 @@ def evaluate_config(config: dict, seed: int = 0, target=None) -> float:
     return loss if np.isfinite(loss) else math.inf
 
 
+# The fingerprints config_mistake recognises, per optimizer: a peak rate at most the textbook default is too
+# cautious, one at least TOO_LARGE_LR is beyond the sensible range, and a constant rate at least HIGH_END_LR ends
+# the run too high. Adaptive methods step about lr per coordinate, SGD about lr times the gradient, hence SGD's
+# larger values (on the digits MLP, SGD with a constant lr of 5 reaches 0.08 and one of 20 stalls near 0.45).
+_ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax")
+CAUTIOUS_LR = {"sgd": 1e-2, **dict.fromkeys(_ADAPTIVE, 1e-3)}
+TOO_LARGE_LR = {"sgd": 20.0, **dict.fromkeys(_ADAPTIVE, 0.3)}
+HIGH_END_LR = {"sgd": 2.0, **dict.fromkeys(_ADAPTIVE, 0.03)}
+SMALL_BATCH = 32
+GUESSING_LOSS = math.log(10)  # cross-entropy of a uniform guess among the ten digits (lecture 9's first sanity check)
+
+
+def config_mistake(config: dict, losses, target=None) -> str | None:
+    """The fingerprint (a key of ``CONFIG_MISTAKES``) of a valid configuration whose runs did not all pass.
+
+    ``losses``: the validation losses its runs reached (``inf`` for a diverged run). None when every run is below
+    the target's threshold, or when no fingerprint fits. Checked in order: a run that diverged (not finite, or worse
+    than guessing); a peak learning rate at or below the optimizer's default; one beyond its sensible range; a
+    batch below 32; a constant schedule at a rate that is large for the optimizer.
+    """
+    target = target_of(target)
+    losses = [float(x) for x in losses]
+    if all(x < target["threshold"] for x in losses):
+        return None
+    if any(not x <= GUESSING_LOSS for x in losses):
+        return "diverged"
+    name, lr = config["optimizer"], float(config["lr"])
+    if lr <= CAUTIOUS_LR[name]:
+        return "too_cautious"
+    if lr >= TOO_LARGE_LR[name]:
+        return "too_large"
+    if config["batch_size"] < SMALL_BATCH:
+        return "small_batch"
+    if config.get("schedule", "constant") == "constant" and lr >= HIGH_END_LR[name]:
+        return "ends_high"
+    return None
+
+
 def _one_thread():
     """Small matrices: one BLAS thread is faster, and fair to a shared machine."""
     try:

@@ -470,7 +470,7 @@ def _grade_function(q, qplan, code, box, cache) -> QuestionResult:
 
 
 def _grade_config(q, qplan, code, box) -> QuestionResult:
-    from course_utils.grading.tuning import ConfigError, evaluate_config
+    from course_utils.grading.tuning import ConfigError, config_mistake, evaluate_config
 
     outcome = run_question(box, code, q.name, None, mode="config")
     target = q.target or TUNING
@@ -487,7 +487,7 @@ def _grade_config(q, qplan, code, box) -> QuestionResult:
     else:
         entry = _new_entry(q)
         entry.config = outcome.config["config"]
-        passed = 0
+        passed, losses = 0, []
         for run in runs:
             try:
                 loss = evaluate_config(entry.config, seed=run["seed"], target=target)  # trusted code, validated data
@@ -496,11 +496,15 @@ def _grade_config(q, qplan, code, box) -> QuestionResult:
                 break
             ok = loss < target["threshold"]
             passed += ok
+            losses.append(loss)
             shown = "inf (diverged)" if math.isinf(loss) else f"{loss:.4f}"
             message = f"validation loss {shown} ({'below' if ok else 'not below'} {target['threshold']})"
             entry.cases.append(CaseResult(run["label"], bool(ok), message))
         else:
             entry.points = round(q.points * passed / len(runs), 2)
+            mistake = config_mistake(entry.config, losses, target)
+            if mistake in q.mistakes:
+                entry.diagnosis = q.mistakes[mistake]
     entry.stdout, entry.stderr = outcome.stdout, outcome.stderr
     return entry
 

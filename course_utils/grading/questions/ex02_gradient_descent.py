@@ -90,4 +90,28 @@ QUESTIONS = (
         title="why gradient descent zig-zags",
         prompt="Why does gradient descent zig-zag on an ill-conditioned quadratic, and what happens just above lr = 2/L?",
     ),
+    Question(
+        name="worst_case_steps",
+        assignment=ASSIGNMENT,
+        kind="derive",
+        level="stretch",
+        points=2,
+        title="how many gradient-descent steps a quadratic needs at a given learning rate",
+        function="worst_case_steps",
+        params=("A", "lr", "tol"),
+        returns=("steps",),
+        rtol=1e-12,
+        tolerance="the answer is a whole number of steps, the ceiling of a ratio of two logarithms; the cases keep that ratio at least 1e-6 away from a whole number, so any correct float64 arrangement gives the same integer, while the known mistakes are off by several steps",
+        hints=(
+            "Lecture 2: along each eigenvector of A one step multiplies the error by its own factor (1 - η λ_i). After t steps the error in that direction has been multiplied by that factor to the power t. Which direction is the last to shrink below the tolerance, whatever the starting point?",
+            "The worst case over starting points is set by the factor of largest absolute value, the spectral radius ρ = max over i of |1 - η λ_i|; at a given η that can be the flattest or the steepest direction. The distance to the minimizer is at most ρ to the power t times the starting distance. Find the smallest whole t with that factor at most tol.",
+            "Worked example: curvatures 1 and 10 with η = 0.19. The factors are 1 - 0.19 = 0.81 and 1 - 1.9 = -0.9, so ρ = 0.9: here the steep direction is the slow one, because η is close to 2/L = 0.2. To shrink the distance 1000-fold, solve 0.9 to the power t ≤ 0.001: t ≥ ln(1000) / ln(1/0.9) = 6.908 / 0.1054 = 65.6, so 66 steps. With η = 0.15 the factors are 0.85 and -0.5, the flat direction is the slow one, and 43 steps are needed.",
+        ),
+        mistakes={
+            "only_L": "you used only the steepest direction's factor |1 - η L|. At a small learning rate the flat direction, with factor 1 - η μ, is the slow one: take the largest |1 - η λ_i| over all eigenvalues.",
+            "only_mu": "you used only the flattest direction's factor 1 - η μ. Near the stability limit 2/L the steep direction's factor |1 - η L| is larger: take the largest over all eigenvalues.",
+            "loss_rate": "you counted the steps for the loss, which shrinks by ρ squared per step, not for the distance to the minimizer, which shrinks by ρ: your count is about half the right one.",
+            "floor": "you rounded the ratio of logarithms down. After that many steps the factor is still slightly above tol: round up, to the first whole step at which ρ to the power t is at most tol.",
+        },
+    ),
 )

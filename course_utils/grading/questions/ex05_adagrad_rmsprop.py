@@ -71,4 +71,28 @@ QUESTIONS = (
         title="why AdaGrad's steps shrink too fast",
         prompt="Why do AdaGrad's step sizes keep shrinking, why does that suit sparse features, and how does RMSprop change it?",
     ),
+    Question(
+        name="rmsprop_alternating_step",
+        assignment=ASSIGNMENT,
+        kind="derive",
+        level="stretch",
+        points=2,
+        title="RMSprop's steady step on a gradient that alternates between two sizes",
+        function="rmsprop_alternating_step",
+        params=("a", "b", "beta2", "lr"),
+        returns=("step",),
+        rtol=1e-10,
+        tolerance="a closed form of a square root and a few products: float64 evaluates any correct arrangement to within about 1e-15 relative; 1e-10 is generous and far below the gaps to the known mistakes (a plain mean of a² and b², or the average before this step's a²)",
+        hints=(
+            "Far from the start the average v no longer depends on its initial value, but it does not settle to one number: it takes two values, one just after each a-step and one just after each b-step, and the steps repeat with period 2. Write one step of the EMA for each and ask that they close the cycle.",
+            "Call v_a the average just after an a-step and v_b the one just after a b-step. Then v_a = β₂ v_b + (1 - β₂) a² and v_b = β₂ v_a + (1 - β₂) b². Substitute one into the other and solve for v_a; RMSprop updates v first and then divides, so the a-step has size η a / √v_a.",
+            "Worked example: a = 3, b = 1, β₂ = 0.9, η = 0.01. Solving the pair, the average just after an a-step is (9 + 0.9 · 1)/1.9 = 5.21, so the a-step is 0.01 · 3/2.283 = 0.01314: larger than η, because the average still remembers the small b² of the step before. The plain mean (9 + 1)/2 = 5 would give 0.01342; dividing by the average before this step's a², (1 + 0.9 · 9)/1.9 = 4.79, would give 0.01371. As β₂ approaches 1 all three approach the mean.",
+        ),
+        mistakes={
+            "mean_square": "you divided by the root of the plain mean (a² + b²)/2. That is the limit as β₂ goes to 1; at a finite β₂ the newest square weighs more: solve the two-step cycle of the EMA.",
+            "old_average": "you divided by the average from before this step's a² was added. RMSprop (and torch.optim.RMSprop) updates v first and then divides, so the a-step sees v_a, which already holds a².",
+            "no_memory": "you divided by |a| itself, as if the average held only the newest gradient (β₂ = 0): the step is then exactly η. The average also remembers the b² of the step before.",
+            "unnormalized": "your average's weights do not sum to one: the cycle gives v_a = (a² + β₂ b²)/(1 + β₂); you left out the division by 1 + β₂.",
+        },
+    ),
 )

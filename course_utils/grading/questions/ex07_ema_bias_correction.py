@@ -89,4 +89,27 @@ QUESTIONS = (
         title="why bias correction",
         prompt="Why is a zero-initialized EMA biased towards 0, and why does dividing by 1 - beta**t remove the bias?",
     ),
+    Question(
+        name="debiased_ema_variance",
+        assignment=ASSIGNMENT,
+        kind="derive",
+        level="stretch",
+        points=2,
+        title="the variance of a bias-corrected EMA of independent noise after t steps",
+        function="debiased_ema_variance",
+        params=("sigma2", "beta", "t"),
+        returns=("variance",),
+        rtol=1e-10,
+        tolerance="a closed form of a few powers, sums and quotients: float64 evaluates any correct arrangement to within about 1e-13 relative for beta up to 0.999 and t up to 2000 (the subtraction 1 - beta**t loses at most three digits); 1e-10 is generous and far below the gaps to the known mistakes",
+        hints=(
+            "Unroll the EMA from a_0 = 0: a_t is a weighted sum of x_1, ..., x_t with weights (1 - β) β to the power t - i. For independent values of variance σ², the variance of a weighted sum is σ² times the sum of the squared weights.",
+            "The squared weights form a geometric series with ratio β²: their sum is (1 - β)² (1 - β^(2t)) / (1 - β²). The bias-corrected average divides a_t by 1 - β^t, so its variance divides by the square of that. Simplify with 1 - β² = (1 - β)(1 + β) and 1 - β^(2t) = (1 - β^t)(1 + β^t).",
+            "Worked explanation: at t = 1 the corrected average is x_1 itself, so its variance is σ²: a check for any formula. With β = 0.9 the uncorrected a_1 is 0.1 x_1, of variance 0.01 σ²: far too small, because it is also far too close to zero. As t grows the corrected variance falls to the steady value σ² (1 - β) / (1 + β), 0.0526 σ² for β = 0.9: averaging over about 1/(1 - β) values. At t = 10 with β = 0.9, β^t = 0.349 and the variance is (0.1 / 1.9) (1.349 / 0.651) σ², about 0.109 σ²: twice the steady value. Early bias-corrected moments are noisy, which is one reason for a warm-up.",
+        ),
+        mistakes={
+            "uncorrected": "you gave the variance of the uncorrected average a_t. The question asks for the corrected one, a_t / (1 - β^t): divide by the square of 1 - β^t. Check t = 1, where the corrected average is x_1 and its variance σ².",
+            "corrected_once": "you divided by 1 - β^t once. Dividing a random quantity by a constant c divides its variance by c squared.",
+            "steady_state": "you gave the steady value σ² (1 - β) / (1 + β), reached only when β^t is negligible. In the first steps the corrected average rests on few values and is much noisier: at t = 1 its variance is σ² itself.",
+        },
+    ),
 )

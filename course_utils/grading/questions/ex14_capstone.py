@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (hints and messages are prose: one string per line reads better than wrapped fragments)
 """ex14: the capstone. What each question asks for (public: ships in the release)."""
 
-from .record import Question
+from .record import CONFIG_MISTAKES, Question
 
 ASSIGNMENT = "ex14_capstone"
 
@@ -79,6 +79,7 @@ QUESTIONS = (
         params=(),
         returns=("config",),
         target=CAPSTONE,
+        mistakes=dict(CONFIG_MISTAKES),
         hints=(
             f"The budget is a third of exercise 9's ({CAPSTONE['steps']} steps): the settings that were comfortable there may now be too cautious. Sweep the learning rate on a log grid for two or three optimizers.",
             'Larger batches (up to 128) give less noisy steps, and a schedule that starts large and ends small ("cosine", "warmup_cosine") uses a short budget well. Use `evaluate_config(config, seed, target="capstone_config")` to measure.',

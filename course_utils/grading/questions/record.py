@@ -33,6 +33,15 @@ GRADED_BY = {
 LEVELS = ("core", "stretch")  # core: everyone does it; stretch: for those who want more
 OUTPUTS = ("arrays", "batches")
 
+# The fingerprints of a design question's failed training run, recognised from the configuration and the
+# losses it reached (course_utils.grading.tuning.config_mistake); a design question's mistakes are some of these.
+CONFIG_MISTAKES = {
+    "diverged": "a run diverged: its validation loss is not finite or is above ln 10 = 2.30, the loss of guessing uniformly among the ten digits, so the training made the network worse than at its start. The learning rate is far too large for this optimizer: come down by a factor of 10.",
+    "too_cautious": "the learning rate is at or below the optimizer's textbook default (1e-3 for Adam and its relatives, 1e-2 for SGD): with a budget of a few hundred steps the loss has barely started to fall. Sweep upwards on a log grid.",
+    "too_large": "the peak learning rate is beyond the sensible range for this optimizer (0.3 or more for Adam and its relatives, whose steps are about lr per coordinate; 20 or more for SGD): even a schedule cannot recover from the first steps. Come down by a factor of 3 to 10.",
+    "small_batch": "a batch of fewer than 32 examples: with so few steps the gradient noise of tiny batches sets a floor the run cannot get under. Use a larger batch (up to the limit) before you give up on a learning rate.",
+    "ends_high": "a constant schedule at a large learning rate: the last steps still have the full size, so the weights bounce in the gradient noise instead of settling. Keep the peak and let a schedule (cosine) bring the rate down at the end.",
+}
 HONEST = "public checks passed: this is not your grade; hidden randomized checks grade it."
 MUTATES = "your function changed its input arrays in place (e.g. `m *= beta1` or `params -= ...`). Build new arrays instead (`m = beta1 * m + ...`): the caller may still need the old values."
 NOT_CARRIED = "the state is not carried over: you ignored the incoming state (or restarted it from zero). Use the arguments you receive and return the updated state."
@@ -110,6 +119,8 @@ class Question:
                 raise ValueError(f"{where}: only a design question has a target, a dict with the keys {sorted(keys)}")
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in self.target.values()):
                 raise ValueError(f"{where}: a design target's values must be positive numbers")
+        if self.kind == "design" and not set(self.mistakes) <= set(CONFIG_MISTAKES):
+            raise ValueError(f"{where}: a design question's mistakes are fingerprints from {sorted(CONFIG_MISTAKES)}")
         if self.kind == "derive" and not (isinstance(self.tolerance, str) and self.tolerance.strip()):
             raise ValueError(f"{where}: a derive question says why its tolerance rtol={self.rtol:g} is right")
         if not self.function or not self.function.isidentifier():

@@ -28,7 +28,11 @@ GRADINGS: dict[str, Grading] = build_registry(MODULES)  # question name -> its r
 
 # Views for the grader and the build (derived from the records, never edited by hand).
 REFERENCES = {name: g.reference for name, g in GRADINGS.items() if g.reference is not None}
-VARIANTS = {name: dict(g.mistakes) for name, g in GRADINGS.items() if g.mistakes and g.reference is not None}
+VARIANTS = {name: dict(g.mistakes) for name, g in GRADINGS.items() if g.mistakes and g.public.graded_by == "function"}
+# design questions: mistake id -> a function returning a configuration that shows that fingerprint
+WRONG_CONFIGS = {
+    name: dict(g.mistakes) for name, g in GRADINGS.items() if g.mistakes and g.public.graded_by == "config"
+}
 MISCONCEPTIONS = {name: dict(g.mistakes) for name, g in GRADINGS.items() if g.accept is not None}  # predict questions
 
 
@@ -42,4 +46,14 @@ def hidden_cases(name: str, rng) -> list[dict]:
     return GRADINGS[name].hidden_cases(rng)
 
 
-__all__ = ["GRADINGS", "MISCONCEPTIONS", "MODULES", "REFERENCES", "VARIANTS", "Grading", "hidden_cases", "public_cases"]
+__all__ = [
+    "GRADINGS",
+    "MISCONCEPTIONS",
+    "MODULES",
+    "REFERENCES",
+    "VARIANTS",
+    "WRONG_CONFIGS",
+    "Grading",
+    "hidden_cases",
+    "public_cases",
+]

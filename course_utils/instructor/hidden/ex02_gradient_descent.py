@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .common import arr as _a
@@ -185,6 +187,82 @@ def _lr_hidden(rng):
     return cases
 
 
+# --- worst_case_steps (derive, stretch) --------------------------------------------------------------
+# rho = max |1 - lr lambda_i|; the worst-case distance shrinks by rho per step: T = ceil(ln tol / ln rho).
+
+
+def _steps(rho, tol, rounding=math.ceil):
+    return int(rounding(math.log(tol) / math.log(rho)))
+
+
+def _eigs(A):
+    return np.linalg.eigvalsh(A)
+
+
+def worst_case_steps(A, lr, tol):
+    return _steps(float(np.max(np.abs(1 - lr * _eigs(A)))), tol)
+
+
+def _steps_only_L(A, lr, tol):
+    return _steps(abs(1 - lr * float(_eigs(A).max())), tol)
+
+
+def _steps_only_mu(A, lr, tol):
+    return _steps(abs(1 - lr * float(_eigs(A).min())), tol)
+
+
+def _steps_loss(A, lr, tol):
+    return _steps(float(np.max(np.abs(1 - lr * _eigs(A)))) ** 2, tol)
+
+
+def _steps_floor(A, lr, tol):
+    return _steps(float(np.max(np.abs(1 - lr * _eigs(A)))), tol, math.floor)
+
+
+def _steps_clear(A, lr, tol):
+    """Whether the ratio of logarithms is safely away from a whole number (no rounding ties)."""
+    x = math.log(tol) / math.log(float(np.max(np.abs(1 - lr * _eigs(A)))))
+    return abs(x - round(x)) > 1e-6
+
+
+def _steps_public():
+    return [
+        _case(
+            "curvatures 1 and 10, lr = 0.15 (the flat direction is slow)",
+            args={"A": np.diag([1.0, 10.0]), "lr": 0.15, "tol": 1e-3},
+        ),
+        _case(
+            "curvatures 1 and 10, lr = 0.19 (the steep direction is slow)",
+            args={"A": np.diag([1.0, 10.0]), "lr": 0.19, "tol": 1e-3},
+        ),
+        _case(
+            "the second bowl rotated by 30 degrees, tol = 1e-6",
+            args={"A": _rotated(10.0, 30.0), "lr": 0.19, "tol": 1e-6},
+        ),
+    ]
+
+
+def _steps_hidden(rng):
+    """Three random quadratics: the flat direction slow (lr below 2/(L + mu)) twice, the steep one slow once."""
+    cases = []
+    for steep in (False, True, False):
+        while True:
+            n = int(rng.integers(2, 5))
+            Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+            lams = np.sort(10 ** rng.uniform(-1, 1.5, size=n))
+            L, mu = float(lams[-1]), float(lams[0])
+            best = 2 / (L + mu)
+            lr = best + float(rng.uniform(0.2, 0.9)) * (2 / L - best) if steep else float(rng.uniform(0.3, 0.95)) * best
+            A, tol = Q @ np.diag(lams) @ Q.T, float(10 ** -rng.uniform(2, 8))
+            if mu < 0.9 * L and _steps_clear(A, lr, tol):
+                break
+        which = "steep" if steep else "flat"
+        cases.append(
+            _case(f"random {n} x {n} quadratic, the {which} direction slow", args={"A": A, "lr": lr, "tol": tol})
+        )
+    return cases
+
+
 GRADING = (
     Grading(
         "gd_step",
@@ -220,5 +298,12 @@ GRADING = (
         },
         public_cases=_lr_public,
         hidden_cases=_lr_hidden,
+    ),
+    Grading(
+        "worst_case_steps",
+        reference=worst_case_steps,
+        mistakes={"only_L": _steps_only_L, "only_mu": _steps_only_mu, "loss_rate": _steps_loss, "floor": _steps_floor},
+        public_cases=_steps_public,
+        hidden_cases=_steps_hidden,
     ),
 )

@@ -188,6 +188,53 @@ def _rms_public():
     ]
 
 
+# --- rmsprop_alternating_step (derive, stretch) -----------------------------------------------------
+# gradients a, b, a, b, ...: the two-cycle of v = beta2 v + (1 - beta2) g^2 is v_a = (a^2 + beta2 b^2) / (1 + beta2)
+# (just after an a-step), so the steady a-step is lr a / sqrt(v_a) (eps negligible; v updated before dividing).
+
+
+def rmsprop_alternating_step(a, b, beta2, lr):
+    return lr * a * ((1 + beta2) / (a * a + beta2 * b * b)) ** 0.5
+
+
+def _alt_mean(a, b, beta2, lr):
+    return lr * a / ((a * a + b * b) / 2) ** 0.5
+
+
+def _alt_old(a, b, beta2, lr):
+    return lr * a * ((1 + beta2) / (b * b + beta2 * a * a)) ** 0.5
+
+
+def _alt_no_memory(a, b, beta2, lr):
+    return lr * a / abs(a)
+
+
+def _alt_unnormalized(a, b, beta2, lr):
+    return lr * a / (a * a + beta2 * b * b) ** 0.5
+
+
+def _alt_args(a, b, beta2, lr):
+    return {"a": a, "b": b, "beta2": beta2, "lr": lr}
+
+
+def _alt_public():
+    return [
+        _case("a = 3, b = 1, beta2 = 0.9 (the hint's example)", args=_alt_args(3.0, 1.0, 0.9, 0.01)),
+        _case("a = 0.1, b = 10, beta2 = 0.99", args=_alt_args(0.1, 10.0, 0.99, 0.001)),
+        _case("a = 2, b = 0.5, beta2 = 0.5", args=_alt_args(2.0, 0.5, 0.5, 0.1)),
+    ]
+
+
+def _alt_hidden(rng):
+    cases = []
+    for _ in range(3):
+        a = float(10 ** rng.uniform(-2, 1))
+        b = a * float(10.0 ** (rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 1)))  # b differs from a by 1.6 to 10 times
+        args = _alt_args(a, b, float(rng.uniform(0.5, 0.99)), float(10 ** rng.uniform(-3, -1)))
+        cases.append(_case("random gradient sizes, decay rate and learning rate", args=args))
+    return cases
+
+
 GRADING = (
     Grading(
         "adagrad_step",
@@ -214,5 +261,17 @@ GRADING = (
         },
         public_cases=_rms_public,
         hidden_cases=functools.partial(_hidden, name="rmsprop_step"),
+    ),
+    Grading(
+        "rmsprop_alternating_step",
+        reference=rmsprop_alternating_step,
+        mistakes={
+            "mean_square": _alt_mean,
+            "old_average": _alt_old,
+            "no_memory": _alt_no_memory,
+            "unnormalized": _alt_unnormalized,
+        },
+        public_cases=_alt_public,
+        hidden_cases=_alt_hidden,
     ),
 )

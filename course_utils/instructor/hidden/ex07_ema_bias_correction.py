@@ -119,6 +119,50 @@ def _half_life_hidden(rng):
     return [_case("random beta", args={"beta": float(1 - 10 ** rng.uniform(-4, -0.1))}) for _ in range(4)]
 
 
+# --- debiased_ema_variance (derive, stretch) ----------------------------------------------------------
+# a_t = (1 - beta) sum beta^(t-i) x_i; Var a_t = sigma2 (1 - beta)^2 (1 - beta^(2t)) / (1 - beta^2)
+#   = sigma2 (1 - beta)(1 - beta^(2t)) / (1 + beta); the corrected average divides by (1 - beta^t)^2:
+#   Var = sigma2 (1 - beta)(1 + beta^t) / ((1 + beta)(1 - beta^t)), equal to sigma2 at t = 1.
+
+
+def debiased_ema_variance(sigma2, beta, t):
+    return sigma2 * (1 - beta) * (1 + beta**t) / ((1 + beta) * (1 - beta**t))
+
+
+def _var_uncorrected(sigma2, beta, t):
+    return sigma2 * (1 - beta) * (1 - beta ** (2 * t)) / (1 + beta)
+
+
+def _var_corrected_once(sigma2, beta, t):
+    return _var_uncorrected(sigma2, beta, t) / (1 - beta**t)
+
+
+def _var_steady(sigma2, beta, t):
+    return sigma2 * (1 - beta) / (1 + beta)
+
+
+def _var_public():
+    return [
+        _case("t = 1, beta = 0.9 (the corrected average is x_1)", args={"sigma2": 1.0, "beta": 0.9, "t": 1}),
+        _case("t = 10, beta = 0.9 (the hint's example)", args={"sigma2": 1.0, "beta": 0.9, "t": 10}),
+        _case("t = 100, beta = 0.999, sigma2 = 4", args={"sigma2": 4.0, "beta": 0.999, "t": 100}),
+    ]
+
+
+def _var_hidden(rng):
+    cases = []
+    for _ in range(3):
+        beta = float(1 - 10 ** rng.uniform(-3, -0.5))
+        t = int(rng.integers(2, 3 * int(1 / (1 - beta)) + 3))  # from the first steps to a few memory lengths
+        cases.append(
+            _case(
+                "random variance, decay rate and step",
+                args={"sigma2": float(10 ** rng.uniform(-2, 2)), "beta": beta, "t": t},
+            )
+        )
+    return cases
+
+
 GRADING = (
     Grading(
         "ema_update",
@@ -151,5 +195,12 @@ GRADING = (
         },
         public_cases=_half_life_public,
         hidden_cases=_half_life_hidden,
+    ),
+    Grading(
+        "debiased_ema_variance",
+        reference=debiased_ema_variance,
+        mistakes={"uncorrected": _var_uncorrected, "corrected_once": _var_corrected_once, "steady_state": _var_steady},
+        public_cases=_var_public,
+        hidden_cases=_var_hidden,
     ),
 )

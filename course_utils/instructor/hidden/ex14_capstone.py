@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .common import case as _case
+from .ex09_tuning import WRONG_CONFIGS
 from .record import Grading
 
 ASSIGNMENT = "ex14_capstone"
@@ -100,5 +101,11 @@ GRADING = (
             "neither": lambda c: c == "neither changes",
         },
     ),
-    Grading("capstone_config", reference=choose_capstone_config, public_cases=list, hidden_cases=_runs),
+    Grading(
+        "capstone_config",
+        reference=choose_capstone_config,
+        mistakes=WRONG_CONFIGS,  # the same fingerprints fail the shorter budget too
+        public_cases=list,
+        hidden_cases=_runs,
+    ),
 )
