@@ -86,7 +86,7 @@ def test_a_malformed_question_is_rejected(change, message):
 
 
 def test_kinds_and_levels_are_closed_sets():
-    assert questions.KINDS == ("paper", "derive", "predict", "bug", "design", "written")
+    assert questions.KINDS == ("rule", "paper", "derive", "predict", "bug", "design", "written")
     assert questions.LEVELS == ("core", "stretch")
     assert set(questions.GRADED_BY) == set(questions.KINDS)
     assert set(questions.GRADED_BY.values()) == {"function", "config", "prediction", "written"}

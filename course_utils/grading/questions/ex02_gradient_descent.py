@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="gd_step",
         assignment=ASSIGNMENT,
-        kind="paper",
+        kind="rule",
         level="core",
         points=2,
         title="one gradient-descent step",

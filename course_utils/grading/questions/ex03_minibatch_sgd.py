@@ -35,7 +35,7 @@ QUESTIONS = (
     Question(
         name="sgd",
         assignment=ASSIGNMENT,
-        kind="paper",
+        kind="rule",
         level="core",
         points=3,
         title="minibatch SGD on the digits",

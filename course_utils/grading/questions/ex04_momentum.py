@@ -17,7 +17,7 @@ QUESTIONS = (
     Question(
         name="momentum_step",
         assignment=ASSIGNMENT,
-        kind="paper",
+        kind="rule",
         level="core",
         points=3,
         title="heavy-ball momentum step (torch.optim.SGD)",

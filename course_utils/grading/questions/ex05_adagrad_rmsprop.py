@@ -9,7 +9,7 @@ QUESTIONS = (
     Question(
         name="adagrad_step",
         assignment=ASSIGNMENT,
-        kind="paper",
+        kind="rule",
         level="core",
         points=3,
         title="AdaGrad step (torch.optim.Adagrad)",

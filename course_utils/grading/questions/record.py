@@ -11,18 +11,21 @@ from dataclasses import dataclass, field
 
 # What a question asks the student to do. A closed set: a new kind is added here together with the
 # code that grades it (GRADED_BY), never by a free-form string in one question.
+#   rule    a warm-up: turn an update rule the exercise states as a formula into array code (shapes,
+#           state, no in-place changes); copying the formula is expected, so it tests coding, not reading
 #   paper   implement an algorithm given only as a paper's pseudo-code or in words (no formula to copy)
 #   derive  derive a closed form, then write it as a function of the given inputs (hidden inputs vary)
 #   predict commit a prediction (a number or a choice) in its own cell, then run the experiment that reads it
 #   bug     find and fix the one or two subtle bugs of a plausible implementation
 #   design  choose settings that reach a target; the grader trains them itself on hidden seeds
 #   written explain in words; graded by hand with the rubric in INSTRUCTORS.md
-KINDS = ("paper", "derive", "predict", "bug", "design", "written")
+KINDS = ("rule", "paper", "derive", "predict", "bug", "design", "written")
 # How each kind is scored: "function" on the values a student's function returns on public and hidden
 # randomized cases (naming known mistakes), "config" by training the returned configuration on hidden
 # seeds, "prediction" by reading the committed literal from the saved notebook (never running it),
 # "written" by hand.
 GRADED_BY = {
+    "rule": "function",
     "paper": "function",
     "derive": "function",
     "bug": "function",
