@@ -15,9 +15,10 @@ The instructor's tools (building releases, hidden checks, the batch grader) live
 from .feedback import CheckResult, check, evaluate, hint
 from .predictions import commit
 from .questions import ASSIGNMENTS, QUESTIONS
-from .tuning import evaluate_config
+from .tuning import evaluate_config, loss_band
 from .validation import validate
 
 __all__ = [
-    "ASSIGNMENTS", "QUESTIONS", "CheckResult", "check", "commit", "evaluate", "evaluate_config", "hint", "validate",
+    "ASSIGNMENTS", "QUESTIONS", "CheckResult", "check", "commit", "evaluate", "evaluate_config", "hint", "loss_band",
+    "validate",
 ]  # fmt: skip

@@ -151,6 +151,21 @@ SMALL_BATCH = 32
 GUESSING_LOSS = math.log(10)  # cross-entropy of a uniform guess among the ten digits (lecture 9's first sanity check)
 
 
+def loss_band(loss: float) -> str:
+    """The range a validation loss falls in, coarse enough to be the same on every machine.
+
+    A run at a learning rate near or past the edge of stability is chaotic: the first digit of its final
+    loss changes with the BLAS kernel and the thread count, while the range it ends in does not.
+
+    >>> loss_band(0.09), loss_band(0.45), loss_band(1.5), loss_band(9.0), loss_band(float("nan"))
+    ('below 0.2', '0.2 to 1', '1 to ln 10', 'above ln 10 = 2.30 (diverged)', 'above ln 10 = 2.30 (diverged)')
+    """
+    for top, name in ((0.2, "below 0.2"), (1.0, "0.2 to 1"), (GUESSING_LOSS, "1 to ln 10")):
+        if loss < top:
+            return name
+    return f"above ln 10 = {GUESSING_LOSS:.2f} (diverged)"  # also NaN, which is below nothing
+
+
 def config_mistake(config: dict, losses, target=None) -> str | None:
     """The fingerprint (a key of ``CONFIG_MISTAKES``) of a valid configuration whose runs did not all pass.
 
